@@ -1,0 +1,147 @@
+"""The expression language: parsed from Python syntax into a small whitelisted tree."""
+from __future__ import annotations
+
+import ast
+import difflib
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .errors import ExprError
+
+MAX_SOURCE = 2000
+MAX_NODES = 400
+
+BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div",
+          ast.Pow: "pow", ast.MatMult: "matmul"}
+SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matmul": "@"}
+FUNCTIONS = ("sum", "mean", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh",
+             "sigmoid", "relu", "T")
+
+
+@dataclass(frozen=True)
+class Expr:
+    """One node of an expression: an op over argument nodes, a name, or a constant."""
+
+    op: str                      # "const", "name", "neg", a BINARY value or a FUNCTIONS name
+    args: tuple["Expr", ...] = ()
+    name: str | None = None      # for "name"
+    value: Fraction | None = None  # for "const"
+
+    def __str__(self) -> str:
+        return render(self)
+
+
+def _prec(e: Expr) -> int:
+    return {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "neg": 3, "pow": 4}.get(e.op, 5)
+
+
+def render(e: Expr) -> str:
+    """Source text for a node, with only the parentheses it needs."""
+    if e.op == "const":
+        v = e.value
+        return str(v.numerator) if v.denominator == 1 else f"({v})"
+    if e.op == "name":
+        return e.name
+    if e.op == "neg":
+        inner = render(e.args[0])
+        return f"-({inner})" if _prec(e.args[0]) < 4 else f"-{inner}"
+    if e.op in SYMBOL:
+        a, b = e.args
+        p = _prec(e)
+        left, right = render(a), render(b)
+        # ** is right-associative; the others are left-associative
+        if _prec(a) < p or (e.op == "pow" and _prec(a) <= p):
+            left = f"({left})"
+        if _prec(b) < p or (e.op != "pow" and _prec(b) == p and e.op in ("sub", "div", "matmul")):
+            right = f"({right})"
+        return f"{left} {SYMBOL[e.op]} {right}" if e.op != "pow" else f"{left}**{right}"
+    return f"{e.op}({', '.join(render(a) for a in e.args)})"
+
+
+def _suggest(word: str, choices) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def parse(source: str, names) -> Expr:
+    """Parse `source`, allowing only the given names; raise ExprError on anything else."""
+    if not isinstance(source, str) or not source.strip():
+        raise ExprError("expected an expression, got nothing")
+    if len(source) > MAX_SOURCE:
+        raise ExprError(f"expression is {len(source)} characters long; the limit is {MAX_SOURCE}")
+    names = set(names)
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError as exc:
+        col = f" at column {exc.offset}" if exc.offset else ""
+        raise ExprError(f"syntax error{col} in {source.strip()!r}") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise ExprError("expression is nested too deeply") from None
+    count = sum(1 for _ in ast.walk(tree))
+    if count > MAX_NODES:
+        raise ExprError(f"expression has {count} parts; the limit is {MAX_NODES}")
+    try:
+        return _convert(tree.body, names)
+    except RecursionError:
+        raise ExprError("expression is nested too deeply") from None
+
+
+def _convert(node: ast.AST, names: set[str]) -> Expr:
+    if isinstance(node, ast.Constant):
+        v = node.value
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ExprError(f"only numbers are allowed, not {type(v).__name__} {v!r}")
+        return Expr("const", value=Fraction(repr(v)) if isinstance(v, float) else Fraction(v))
+    if isinstance(node, ast.Name):
+        if node.id not in names:
+            known = sorted(names)
+            hint = _suggest(node.id, names) or (f"; known names: {', '.join(known)}" if known else "")
+            raise ExprError(f"unknown name '{node.id}'{hint}")
+        return Expr("name", name=node.id)
+    if isinstance(node, ast.BinOp) and type(node.op) in BINARY:
+        return Expr(BINARY[type(node.op)], (_convert(node.left, names), _convert(node.right, names)))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        inner = _convert(node.operand, names)
+        if isinstance(node.op, ast.UAdd):
+            return inner
+        if inner.op == "const":
+            return Expr("const", value=-inner.value)
+        return Expr("neg", (inner,))
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name):
+            raise ExprError("only calls of the built-in functions are allowed "
+                            f"({', '.join(FUNCTIONS)})")
+        fn = node.func.id
+        if fn not in FUNCTIONS:
+            raise ExprError(f"unknown function '{fn}'{_suggest(fn, FUNCTIONS)}; "
+                            f"allowed: {', '.join(FUNCTIONS)}")
+        if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
+            raise ExprError(f"{fn}() takes exactly one argument")
+        return Expr(fn, (_convert(node.args[0], names),))
+    what = {ast.Attribute: "attribute access", ast.Subscript: "subscripts",
+            ast.Lambda: "lambdas", ast.ListComp: "comprehensions",
+            ast.GeneratorExp: "comprehensions", ast.SetComp: "comprehensions",
+            ast.DictComp: "comprehensions", ast.Compare: "comparisons",
+            ast.BoolOp: "boolean operators", ast.IfExp: "conditional expressions",
+            ast.JoinedStr: "strings", ast.List: "list literals", ast.Tuple: "tuples",
+            ast.Dict: "dict literals", ast.Set: "set literals", ast.NamedExpr: "assignments",
+            ast.Await: "await", ast.Starred: "starred arguments"}.get(type(node))
+    if isinstance(node, ast.BinOp):
+        what = f"the operator {type(node.op).__name__}"
+    if isinstance(node, ast.UnaryOp):
+        what = f"the operator {type(node.op).__name__}"
+    raise ExprError(f"{what or type(node).__name__} not allowed in an expression")
+
+
+def names_in(e: Expr) -> list[str]:
+    """Names the expression uses, in first-use order."""
+    seen: dict[str, None] = {}
+    out: list[str] = []
+    def walk(n: Expr) -> None:
+        if n.op == "name" and n.name not in seen:
+            seen[n.name] = None
+            out.append(n.name)
+        for a in n.args:
+            walk(a)
+    walk(e)
+    return out
