@@ -35,11 +35,25 @@ def _prec(e: Expr) -> int:
     return {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "neg": 3, "pow": 4}.get(e.op, 5)
 
 
+def _number(v: Fraction) -> str:
+    """A constant as written: an integer, a short decimal, or a parenthesised fraction."""
+    if v.denominator == 1:
+        return str(v.numerator)
+    d = v.denominator
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    if d == 1:
+        text = f"{float(v)!r}"
+        if Fraction(text) == v and len(text) <= 12:
+            return text
+    return f"({v})"
+
+
 def render(e: Expr) -> str:
     """Source text for a node, with only the parentheses it needs."""
     if e.op == "const":
-        v = e.value
-        return str(v.numerator) if v.denominator == 1 else f"({v})"
+        return _number(e.value)
     if e.op == "name":
         return e.name
     if e.op == "neg":

@@ -1,0 +1,58 @@
+"""How numbers are written: exact fractions as fractions, floats in their own precision."""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+
+
+def fmt(x, dtype: str) -> str:
+    """One number as a person reads it: `15/8` in exact mode, `1.0371538` in float32."""
+    if isinstance(x, np.ndarray):
+        x = x[()]
+    if dtype == "exact" or isinstance(x, Fraction):
+        return str(Fraction(x))
+    v = float(x)
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    text = str(np.float32(v)) if dtype == "float32" else repr(v)
+    return text[:-2] if text.endswith(".0") else text
+
+
+def fmt_vec(values, dtype: str) -> str:
+    """A flat vector: the bare number for one weight, `[a, b]` for more."""
+    flat = np.asarray(values).reshape(-1)
+    parts = [fmt(v, dtype) for v in flat]
+    return parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
+
+
+def to_json(x, dtype: str):
+    """One number for JSON: a number, an exact fraction as a string, non-finite as a string."""
+    if dtype == "exact" or isinstance(x, Fraction):
+        return str(Fraction(x))
+    v = float(x)
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return v
+
+
+def to_json_vec(values, dtype: str) -> list:
+    return [to_json(v, dtype) for v in np.asarray(values).reshape(-1)]
+
+
+def as_array(value, dtype: str) -> np.ndarray:
+    """An exact lesson value (Fraction or nested tuple) as an array in the given arithmetic."""
+    arr = np.array(value, dtype=object)
+    return arr if dtype == "exact" else arr.astype(np.float64).astype(dtype)
+
+
+def is_finite(x) -> bool:
+    """True for every exact value; for floats, neither infinite nor NaN."""
+    if isinstance(x, Fraction):
+        return True
+    return math.isfinite(x)

@@ -1,0 +1,252 @@
+"""A small reverse-mode engine over numpy arrays and exact fractions, in the spirit of micrograd."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+from .backend import Backend, Node
+from .errors import ExprError
+from .model import Lesson
+from .numbers import as_array
+
+MAX_EXACT_EXPONENT = 4096
+MAX_EXACT_BITS = 1 << 20      # refuse exact powers whose result would pass a million bits
+NOT_EXACT = ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid")
+
+
+def _ones_like(a):
+    return np.ones_like(a) if a.dtype != object else np.full(a.shape, Fraction(1), dtype=object)
+
+
+def _sigmoid(a):
+    return 1 / (1 + np.exp(-a))
+
+
+def _matmul(a, b):
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError("@ needs arrays on both sides, not a scalar")
+    if a.ndim > 2 or b.ndim > 2:
+        raise ValueError("@ works on vectors and matrices only")
+    return a @ b
+
+
+FORWARD = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "pow": lambda a, b: a ** b,
+    "matmul": _matmul,
+    "neg": lambda a: -a,
+    "sum": lambda a: np.sum(a),
+    "mean": lambda a: np.sum(a) / a.size,
+    "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs,
+    "sin": np.sin, "cos": np.cos, "tanh": np.tanh,
+    "sigmoid": _sigmoid,
+    "relu": lambda a: np.where(a > 0, a, a * 0),
+    "T": lambda a: a.T,
+}
+
+
+def _pow_base(g, a, b, out):
+    if np.ndim(b) == 0:
+        return g * 0 if b == 0 else (g * b * a if b == 2 else g * (b * a ** (b - 1)))
+    return np.where(b == 0, g * 0, g * b * a ** (b - 1))
+
+
+# For each op, one function per argument: its gradient, given g = ∂output/∂node and the
+# node's own value `out`. Only the arguments a parameter flows into are ever asked for.
+BACKWARD = {
+    "add": (lambda g, a, b, out: g, lambda g, a, b, out: g),
+    "sub": (lambda g, a, b, out: g, lambda g, a, b, out: -g),
+    "mul": (lambda g, a, b, out: g * b, lambda g, a, b, out: g * a),
+    "div": (lambda g, a, b, out: g / b, lambda g, a, b, out: -g * a / (b * b)),
+    "pow": (_pow_base, lambda g, a, b, out: g * out * np.log(a)),
+    "matmul": (lambda g, a, b, out: g * b if a.ndim == 1 and b.ndim == 1
+               else np.outer(g, b) if b.ndim == 1 else (b @ g if a.ndim == 1 else g @ b.T),
+               lambda g, a, b, out: g * a if a.ndim == 1 and b.ndim == 1
+               else np.outer(a, g) if a.ndim == 1 else a.T @ g),
+    "neg": (lambda g, a, out: -g,),
+    "sum": (lambda g, a, out: np.broadcast_to(g, a.shape),),
+    "mean": (lambda g, a, out: np.broadcast_to(g / a.size, a.shape),),
+    "exp": (lambda g, a, out: g * out,),
+    "log": (lambda g, a, out: g / a,),
+    "sqrt": (lambda g, a, out: g / (2 * out),),
+    "abs": (lambda g, a, out: g * np.sign(a),),
+    "sin": (lambda g, a, out: g * np.cos(a),),
+    "cos": (lambda g, a, out: -g * np.sin(a),),
+    "tanh": (lambda g, a, out: g * (1 - out * out),),
+    "sigmoid": (lambda g, a, out: g * out * (1 - out),),
+    "relu": (lambda g, a, out: g * (a > 0),),
+    "T": (lambda g, a, out: g.T,),
+}
+
+
+def unbroadcast(g, shape):
+    """Sum a gradient back down to the shape its operand had before broadcasting."""
+    if np.shape(g) == shape:
+        return g
+    while g.ndim > len(shape):
+        g = g.sum(axis=0)
+    for axis, n in enumerate(shape):
+        if n == 1 and g.shape[axis] != 1:
+            g = g.sum(axis=axis, keepdims=True)
+    return g
+
+
+class NotFinite(ArithmeticError):
+    """An exact computation divided by zero: the lesson diverges there."""
+
+
+class NumpyBackend(Backend):
+    """Forward in plan order, then gradients in reverse, accumulating into the arguments."""
+
+    name = "numpy"
+
+    def __init__(self, lesson: Lesson, dtype: str) -> None:
+        super().__init__(lesson, dtype)
+        self.exact = dtype == "exact"
+        self.np_dtype = None if self.exact else np.dtype(dtype)
+        constants = dict(lesson.constants)
+        self.size = sum(size for *_, size in self.layout)
+        self.slots = {name: (shape, offset, size) for name, shape, offset, size in self.layout}
+        # Nodes with no parameter under them are the same at every step: computed once here.
+        self.fixed: dict[int, np.ndarray] = {}
+        for i, s in enumerate(self.plan):
+            if s.needs_grad:
+                continue
+            if s.op == "data":
+                self.fixed[i] = self.convert(constants[s.name])
+            elif s.op == "const":
+                self.fixed[i] = self.convert(s.value)
+            else:
+                self.fixed[i] = self._apply(s, [self.fixed[a] for a in s.args])
+        self.order = [i for i, s in enumerate(self.plan) if s.needs_grad and s.op != "param"]
+        self._template = [self.fixed.get(i) for i in range(len(self.plan))]
+        index = {s.name: i for i, s in enumerate(self.plan) if s.op == "param"}
+        # a parameter the expression never uses has no node, and a zero gradient
+        self._param_slots = [(index.get(name, -1), off, size, shape)
+                             for name, shape, off, size in self.layout]
+        self._fwd_ops = [(i, FORWARD[self.plan[i].op], self.plan[i].args) for i in self.order]
+        self._bwd_ops = [(i, BACKWARD[self.plan[i].op], self.plan[i].args,
+                          [k for k, a in enumerate(self.plan[i].args) if self.plan[a].needs_grad])
+                         for i in reversed(self.order)]
+
+    def convert(self, value) -> np.ndarray:
+        """An exact lesson value (Fraction or nested tuple) as an array of this dtype."""
+        return as_array(value, self.dtype)
+
+    def weights(self, values) -> np.ndarray:
+        return self.convert(tuple(values)).reshape(-1)
+
+    def _params(self, w) -> dict[str, np.ndarray]:
+        return {name: w[off:off + size].reshape(shape)
+                for name, (shape, off, size) in self.slots.items()}
+
+    def _apply(self, s, args):
+        if self.exact:
+            if s.op in NOT_EXACT:
+                raise ExprError(f"{s.op}() has no exact value; use dtype float64 (in '{s.label}')")
+            if s.op == "pow":
+                self._check_exact_pow(s, *args)
+        try:
+            with np.errstate(all="ignore"):
+                out = FORWARD[s.op](*args)
+        except ZeroDivisionError:
+            raise NotFinite(s.label) from None
+        except (ValueError, TypeError, IndexError) as exc:
+            shapes = " and ".join(str(np.shape(a)) for a in args)
+            raise ExprError(f"cannot compute '{s.label}' on shapes {shapes}: {exc}") from None
+        return np.asarray(out, dtype=object) if self.exact else np.asarray(out, dtype=self.np_dtype)
+
+    def _check_exact_pow(self, s, base, exponent) -> None:
+        exps = np.asarray(exponent, dtype=object).reshape(-1)
+        bases = np.asarray(base, dtype=object).reshape(-1)
+        for e in exps:
+            if Fraction(e).denominator != 1:
+                raise ExprError(f"'{s.label}': a non-integer power has no exact value; "
+                                "use dtype float64")
+            if abs(e) > MAX_EXACT_EXPONENT:
+                raise ExprError(f"'{s.label}': the exact power {e} is too large "
+                                f"(the limit is {MAX_EXACT_EXPONENT})")
+            bits = max((max(Fraction(b).numerator.bit_length(), Fraction(b).denominator.bit_length())
+                        for b in bases), default=0)
+            if bits * abs(e) > MAX_EXACT_BITS:
+                raise ExprError(f"'{s.label}': the exact result would have over "
+                                f"{MAX_EXACT_BITS} bits; use dtype float64")
+
+    def _forward(self, w, checked: bool = False) -> list:
+        values = self._template.copy()
+        for i, off, size, shape in self._param_slots:
+            if i >= 0:
+                values[i] = w[off:off + size].reshape(shape)
+        if self.exact or checked:
+            for i in self.order:
+                s = self.plan[i]
+                values[i] = self._apply(s, [values[a] for a in s.args])
+        else:  # shapes were checked when the lesson was probed; this is the hot path
+            for i, fn, args in self._fwd_ops:
+                values[i] = fn(*[values[a] for a in args])
+        return values
+
+    def _backward(self, values) -> list:
+        grads: list = [None] * len(self.plan)
+        if self.plan[-1].needs_grad:
+            grads[-1] = _ones_like(np.asarray(values[-1]))
+        for i, fns, args, wanted in self._bwd_ops:
+            g = grads[i]
+            if g is None:
+                continue
+            operands = [values[a] for a in args]
+            for k in wanted:
+                a = args[k]
+                try:
+                    ga = fns[k](g, *operands, values[i])
+                except ZeroDivisionError:
+                    raise NotFinite(self.plan[i].label) from None
+                if self.exact:     # object arithmetic on 0-d arrays yields bare Fractions
+                    ga = np.asarray(ga, dtype=object)
+                ga = unbroadcast(ga, np.shape(values[a]))
+                grads[a] = ga if grads[a] is None else grads[a] + ga
+        return grads
+
+    def _flat_grad(self, grads) -> np.ndarray:
+        parts = []
+        for i, off, size, shape in self._param_slots:
+            g = grads[i] if i >= 0 else None
+            parts.append(self.zeros(size) if g is None else np.reshape(g, -1))
+        out = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        return out if self.exact else out.astype(self.np_dtype, copy=False)
+
+    def zeros(self, size: int) -> np.ndarray:
+        return np.full(size, Fraction(0), dtype=object) if self.exact \
+            else np.zeros(size, dtype=self.np_dtype)
+
+    def loss_and_grad(self, w, checked: bool = False):
+        with np.errstate(all="ignore"):
+            values = self._forward(w, checked)
+            return values[-1][()], self._flat_grad(self._backward(values))
+
+    def nodes(self, w) -> list[Node]:
+        with np.errstate(all="ignore"):
+            values = self._forward(w)
+            grads = self._backward(values)
+        return [Node(s.id, s.op, s.label, tuple(self.plan[a].id for a in s.args),
+                     tuple(np.shape(v)), np.asarray(v, dtype=object if self.exact else self.np_dtype),
+                     None if g is None else np.array(g))
+                for s, v, g in zip(self.plan, values, grads)]
+
+
+def probe(lesson: Lesson, dtype: str | None = None) -> None:
+    """Evaluate a lesson once at its initial values; raise ExprError if it cannot be computed."""
+    from .backend import initial_weights
+    backend = NumpyBackend(lesson, dtype or lesson.dtype)
+    w = backend.weights(initial_weights(lesson))
+    try:
+        out, _ = backend.loss_and_grad(w, checked=True)
+    except NotFinite:
+        return
+    if np.ndim(out) != 0:
+        raise ExprError(f"the expression must give one number, but gives shape {np.shape(out)}; "
+                        "wrap it in sum() or mean()")
