@@ -120,6 +120,10 @@ class Backend(ABC):
     def loss_and_grad(self, w):
         """The output at flat weights w, and ∂output/∂w flat: the hot path of stepping."""
 
+    def hot(self):
+        """The fastest loss-and-gradient function, for stepping; the caller sets errstate."""
+        return self.loss_and_grad
+
     @abstractmethod
     def nodes(self, w) -> list[Node]:
         """Every node of the graph at w, with values and gradients, in forward order."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import partial
 
 import numpy as np
 
@@ -49,6 +50,15 @@ FORWARD = {
 }
 
 
+# The hot path skips the checks above: shapes were verified when the lesson was probed.
+FAST_FORWARD = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide,
+    "pow": np.power, "matmul": np.matmul, "neg": np.negative,
+    "sum": partial(np.add.reduce, axis=None), "mean": lambda a: a.mean(), "T": np.transpose,
+}
+ELEMENTWISE = ("add", "sub", "mul", "div", "pow")
+
+
 def _pow_base(g, a, b, out):
     if np.ndim(b) == 0:
         return g * 0 if b == 0 else (g * b * a if b == 2 else g * (b * a ** (b - 1)))
@@ -83,6 +93,16 @@ BACKWARD = {
 }
 
 
+# What each argument's gradient reads besides g: the operands a and b, and the output o.
+READS = {
+    "add": ("", ""), "sub": ("", ""), "mul": ("b", "a"), "div": ("b", "ab"),
+    "pow": ("ab", "abo"), "matmul": ("b", "a"),
+    "neg": ("",), "sum": ("",), "mean": ("",), "T": ("",),
+    "exp": ("o",), "sqrt": ("o",), "tanh": ("o",), "sigmoid": ("o",),
+    "log": ("a",), "abs": ("a",), "sin": ("a",), "cos": ("a",), "relu": ("a",),
+}
+
+
 def unbroadcast(g, shape):
     """Sum a gradient back down to the shape its operand had before broadcasting."""
     if np.shape(g) == shape:
@@ -100,7 +120,12 @@ class NotFinite(ArithmeticError):
 
 
 class NumpyBackend(Backend):
-    """Forward in plan order, then gradients in reverse, accumulating into the arguments."""
+    """Forward in plan order, then gradients in reverse, accumulating into the arguments.
+
+    Two ways through the same plan: a checked one (exact arithmetic, the graph view, the
+    first evaluation of a lesson) and, for floats, a compiled hot path for stepping in which
+    everything that does not change from step to step was computed once, here.
+    """
 
     name = "numpy"
 
@@ -109,9 +134,7 @@ class NumpyBackend(Backend):
         self.exact = dtype == "exact"
         self.np_dtype = None if self.exact else np.dtype(dtype)
         constants = dict(lesson.constants)
-        self.size = sum(size for *_, size in self.layout)
-        self.slots = {name: (shape, offset, size) for name, shape, offset, size in self.layout}
-        # Nodes with no parameter under them are the same at every step: computed once here.
+        # Nodes with no parameter under them are the same at every step.
         self.fixed: dict[int, np.ndarray] = {}
         for i, s in enumerate(self.plan):
             if s.needs_grad:
@@ -125,13 +148,15 @@ class NumpyBackend(Backend):
         self.order = [i for i, s in enumerate(self.plan) if s.needs_grad and s.op != "param"]
         self._template = [self.fixed.get(i) for i in range(len(self.plan))]
         index = {s.name: i for i, s in enumerate(self.plan) if s.op == "param"}
-        # a parameter the expression never uses has no node, and a zero gradient
+        # a parameter the expression never uses has no node (-1), and a zero gradient
         self._param_slots = [(index.get(name, -1), off, size, shape)
                              for name, shape, off, size in self.layout]
-        self._fwd_ops = [(i, FORWARD[self.plan[i].op], self.plan[i].args) for i in self.order]
-        self._bwd_ops = [(i, BACKWARD[self.plan[i].op], self.plan[i].args,
-                          [k for k, a in enumerate(self.plan[i].args) if self.plan[a].needs_grad])
-                         for i in reversed(self.order)]
+        self.size = sum(size for *_, size in self.layout)
+        self._whole = len(self.layout) == 1 and len(self.layout[0][1]) == 1
+        self._bwd_ops = [(i, k, a, BACKWARD[self.plan[i].op][k])
+                         for i in reversed(self.order)
+                         for k, a in enumerate(self.plan[i].args) if self.plan[a].needs_grad]
+        self._compiled = False
 
     def convert(self, value) -> np.ndarray:
         """An exact lesson value (Fraction or nested tuple) as an array of this dtype."""
@@ -140,9 +165,7 @@ class NumpyBackend(Backend):
     def weights(self, values) -> np.ndarray:
         return self.convert(tuple(values)).reshape(-1)
 
-    def _params(self, w) -> dict[str, np.ndarray]:
-        return {name: w[off:off + size].reshape(shape)
-                for name, (shape, off, size) in self.slots.items()}
+    # -- the checked path -----------------------------------------------------------------
 
     def _apply(self, s, args):
         if self.exact:
@@ -151,8 +174,7 @@ class NumpyBackend(Backend):
             if s.op == "pow":
                 self._check_exact_pow(s, *args)
         try:
-            with np.errstate(all="ignore"):
-                out = FORWARD[s.op](*args)
+            out = FORWARD[s.op](*args)
         except ZeroDivisionError:
             raise NotFinite(s.label) from None
         except (ValueError, TypeError, IndexError) as exc:
@@ -161,54 +183,46 @@ class NumpyBackend(Backend):
         return np.asarray(out, dtype=object) if self.exact else np.asarray(out, dtype=self.np_dtype)
 
     def _check_exact_pow(self, s, base, exponent) -> None:
-        exps = np.asarray(exponent, dtype=object).reshape(-1)
         bases = np.asarray(base, dtype=object).reshape(-1)
-        for e in exps:
+        bits = max((max(Fraction(b).numerator.bit_length(), Fraction(b).denominator.bit_length())
+                    for b in bases), default=0)
+        for e in np.asarray(exponent, dtype=object).reshape(-1):
             if Fraction(e).denominator != 1:
                 raise ExprError(f"'{s.label}': a non-integer power has no exact value; "
                                 "use dtype float64")
             if abs(e) > MAX_EXACT_EXPONENT:
                 raise ExprError(f"'{s.label}': the exact power {e} is too large "
                                 f"(the limit is {MAX_EXACT_EXPONENT})")
-            bits = max((max(Fraction(b).numerator.bit_length(), Fraction(b).denominator.bit_length())
-                        for b in bases), default=0)
             if bits * abs(e) > MAX_EXACT_BITS:
                 raise ExprError(f"'{s.label}': the exact result would have over "
                                 f"{MAX_EXACT_BITS} bits; use dtype float64")
 
-    def _forward(self, w, checked: bool = False) -> list:
+    def _forward(self, w) -> list:
         values = self._template.copy()
         for i, off, size, shape in self._param_slots:
             if i >= 0:
                 values[i] = w[off:off + size].reshape(shape)
-        if self.exact or checked:
-            for i in self.order:
-                s = self.plan[i]
-                values[i] = self._apply(s, [values[a] for a in s.args])
-        else:  # shapes were checked when the lesson was probed; this is the hot path
-            for i, fn, args in self._fwd_ops:
-                values[i] = fn(*[values[a] for a in args])
+        for i in self.order:
+            s = self.plan[i]
+            values[i] = self._apply(s, [values[a] for a in s.args])
         return values
 
     def _backward(self, values) -> list:
         grads: list = [None] * len(self.plan)
         if self.plan[-1].needs_grad:
             grads[-1] = _ones_like(np.asarray(values[-1]))
-        for i, fns, args, wanted in self._bwd_ops:
+        for i, k, a, fn in self._bwd_ops:
             g = grads[i]
             if g is None:
                 continue
-            operands = [values[a] for a in args]
-            for k in wanted:
-                a = args[k]
-                try:
-                    ga = fns[k](g, *operands, values[i])
-                except ZeroDivisionError:
-                    raise NotFinite(self.plan[i].label) from None
-                if self.exact:     # object arithmetic on 0-d arrays yields bare Fractions
-                    ga = np.asarray(ga, dtype=object)
-                ga = unbroadcast(ga, np.shape(values[a]))
-                grads[a] = ga if grads[a] is None else grads[a] + ga
+            try:
+                ga = fn(g, *[values[j] for j in self.plan[i].args], values[i])
+            except ZeroDivisionError:
+                raise NotFinite(self.plan[i].label) from None
+            if self.exact:      # object arithmetic on 0-d arrays yields bare Fractions
+                ga = np.asarray(ga, dtype=object)
+            ga = unbroadcast(ga, np.shape(values[a]))
+            grads[a] = ga if grads[a] is None else grads[a] + ga
         return grads
 
     def _flat_grad(self, grads) -> np.ndarray:
@@ -225,8 +239,10 @@ class NumpyBackend(Backend):
 
     def loss_and_grad(self, w, checked: bool = False):
         with np.errstate(all="ignore"):
-            values = self._forward(w, checked)
-            return values[-1][()], self._flat_grad(self._backward(values))
+            if checked or self.exact:
+                values = self._forward(w)
+                return values[-1][()], self._flat_grad(self._backward(values))
+            return self.hot()(w)
 
     def nodes(self, w) -> list[Node]:
         with np.errstate(all="ignore"):
@@ -237,6 +253,97 @@ class NumpyBackend(Backend):
                      None if g is None else np.array(g))
                 for s, v, g in zip(self.plan, values, grads)]
 
+    # -- the compiled float path ----------------------------------------------------------
+
+    def hot(self):
+        """The fastest loss-and-gradient function; the caller sets numpy's errstate."""
+        if self.exact:
+            return self.loss_and_grad
+        if not self._compiled:
+            self._compile()
+        return self._hot
+
+    def _compile(self) -> None:
+        from .backend import initial_weights
+        with np.errstate(all="ignore"):
+            shapes = [np.shape(v) for v in self._forward(self.weights(initial_weights(self.lesson)))]
+        self._fwd_ops = [self._fast_forward(i) for i in self.order]
+        # Fold into constants every share of gradient that does not change from step to step:
+        # the output's gradient is 1, and a share is fixed when the gradient it comes from is
+        # fixed and the op reads nothing that varies (a sum passes 1 to every element, a
+        # division by 2m passes 1/2m). Only what varies is left for the hot path.
+        static: list = [None] * len(self.plan)
+        varies = [False] * len(self.plan)
+        if self.plan[-1].needs_grad:
+            static[-1] = np.ones(shapes[-1], dtype=self.np_dtype)
+        hot = []
+        for i, k, a, fn in self._bwd_ops:
+            s = self.plan[i]
+            operands = dict(zip("ab", s.args))
+            reads_varying = any(ch == "o" or self.plan[operands[ch]].needs_grad
+                                for ch in READS[s.op][k])
+            if not varies[i] and not reads_varying:
+                with np.errstate(all="ignore"):
+                    # operands that vary are not read here, only their shapes
+                    ga = fn(static[i], *[self.fixed[j] if j in self.fixed
+                                         else np.zeros(shapes[j], self.np_dtype) for j in s.args], None)
+                ga = unbroadcast(np.asarray(ga, dtype=self.np_dtype), shapes[a])
+                static[a] = ga if static[a] is None else static[a] + ga
+                continue
+            varies[a] = True
+            again = s.op in ELEMENTWISE and shapes[i] != shapes[a]
+            hot.append((i, a, self._fast_backward(i, k, fn, shapes, static, varies[i]),
+                        shapes[a] if again else None))
+        self._static_grads = static
+        self._hot_bwd = hot
+        self._compiled = True
+
+    def _fast_forward(self, i: int):
+        """(node, fn, first argument, second argument or -1) for the hot path."""
+        s = self.plan[i]
+        a0, a1 = (s.args + (-1,))[:2]
+        fn = FAST_FORWARD.get(s.op, FORWARD[s.op])
+        if s.op == "pow" and a1 in self.fixed and np.ndim(self.fixed[a1]) == 0:
+            e = self.fixed[a1][()]
+            fn, a1 = (np.square if e == 2 else (lambda a: a ** e)), -1
+        return i, fn, a0, a1
+
+    def _fast_backward(self, i, k, fn, shapes, static, g_varies):
+        """fn(g, values) -> node i's share of gradient for its k-th argument."""
+        args = self.plan[i].args
+        op = self.plan[i].op
+        fixed = self.fixed
+        if op == "pow" and k == 0 and args[1] in fixed and np.ndim(fixed[args[1]]) == 0:
+            e, a0 = fixed[args[1]][()], args[0]
+            if not g_varies:       # a fixed gradient times the fixed exponent: one constant
+                coef = static[i] * e
+                return (lambda g, v: coef * v[a0]) if e == 2 else (lambda g, v: coef * v[a0] ** (e - 1))
+            return (lambda g, v: g * e * v[a0]) if e == 2 else (lambda g, v: g * e * v[a0] ** (e - 1))
+        if op == "matmul" and k == 1 and args[0] in fixed and fixed[args[0]].ndim == 2 \
+                and len(shapes[args[1]]) == 1:
+            xt = np.ascontiguousarray(fixed[args[0]].T)
+            return lambda g, v: xt @ g
+        if op in ("add", "sub") and k == 0:
+            return lambda g, v: g
+        return lambda g, v: fn(g, *[v[j] for j in args], v[i])
+
+    def _hot(self, w):
+        values = self._template.copy()
+        for i, off, size, shape in self._param_slots:
+            if i >= 0:
+                values[i] = w if self._whole else w[off:off + size].reshape(shape)
+        for i, fn, a0, a1 in self._fwd_ops:
+            values[i] = fn(values[a0]) if a1 < 0 else fn(values[a0], values[a1])
+        grads = self._static_grads.copy()
+        for i, a, f, shape in self._hot_bwd:
+            ga = f(grads[i], values)
+            if shape is not None:
+                ga = unbroadcast(ga, shape)
+            grads[a] = ga if grads[a] is None else grads[a] + ga
+        if self._whole and grads[self._param_slots[0][0]] is not None:
+            return values[-1], grads[self._param_slots[0][0]]
+        return values[-1], self._flat_grad(grads)
+
 
 def probe(lesson: Lesson, dtype: str | None = None) -> None:
     """Evaluate a lesson once at its initial values; raise ExprError if it cannot be computed."""
@@ -245,6 +352,8 @@ def probe(lesson: Lesson, dtype: str | None = None) -> None:
     w = backend.weights(initial_weights(lesson))
     try:
         out, _ = backend.loss_and_grad(w, checked=True)
+        if not backend.exact:
+            backend.hot()   # compiles the float path, checking it once too
     except NotFinite:
         return
     if np.ndim(out) != 0:

@@ -38,13 +38,6 @@ class Setting:
     backend: Backend
 
 
-def _finite_vector(w) -> bool:
-    if w.dtype == object:
-        return True
-    total = float(w.sum())
-    return math.isfinite(total) or bool(np.isfinite(w).all())
-
-
 class Stepper:
     """The state of one lesson: history of weights, losses and grads, and the current step k."""
 
@@ -142,39 +135,53 @@ class Stepper:
             return
         self._ensure(k + n + 1)
         setting = self._setting(k)
-        loss_and_grad = setting.backend.loss_and_grad
+        loss_and_grad = setting.backend.hot()
         lr = self._number(setting.lr)
         scale = None if self.lesson.grad_scale == 1 else self.grad_scale
         w_hist, grad_hist, loss_hist = self._w, self._grad, self._loss
+        isfinite = math.isfinite
         w = w_hist[k]
-        end = k + n
+        end, known, checked, bad = k + n, k, k, None
         with np.errstate(all="ignore"):
             while k < end:
                 try:
                     loss, grad = loss_and_grad(w)            # step 1: the gradient at w_k
                 except NotFinite:
-                    self.diverged_at = k
+                    bad = k
                     break
                 if scale is not None:
                     grad = grad * scale
                 loss_hist[k] = loss
                 grad_hist[k] = grad
-                self._known_loss = k + 1
-                if not math.isfinite(loss):
-                    self.diverged_at = k
+                known = k + 1
+                if not isfinite(loss):
+                    bad = k
                     break
                 w = w - lr * grad                            # steps 2 and 3
                 k += 1
                 w_hist[k] = w
-                if not _finite_vector(w):
-                    self.diverged_at = k
-                    break
-                if progress is not None and k % 1024 == 0:
-                    self.computed = k
-                    progress(k, end)
-                    if cancel is not None and cancel():
+                if k & 1023 == 0:
+                    bad, checked = self._first_not_finite(checked, k), k
+                    if bad is not None:
                         break
-        self.computed = k
+                    if progress is not None:
+                        self.computed, self._known_loss = k, known
+                        progress(k, end)
+                        if cancel is not None and cancel():
+                            break
+        if bad is None:
+            bad = self._first_not_finite(checked, k)
+        if bad is not None:
+            k, known = bad, min(known, bad + 1)
+        self.computed, self._known_loss, self.diverged_at = k, known, bad
+
+    def _first_not_finite(self, start: int, end: int) -> int | None:
+        """The first step in start..end whose weights are not all finite (weights are checked
+        in blocks: one vectorised test instead of one per step)."""
+        if self._w.dtype == object or end <= start:
+            return None
+        finite = np.isfinite(self._w[start + 1:end + 1]).all(axis=1)
+        return None if finite.all() else start + 1 + int(np.argmin(finite))
 
     # -- moving ---------------------------------------------------------------------------
 
