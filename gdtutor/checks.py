@@ -47,7 +47,7 @@ def sse(stepper: Stepper, k: int):
     X, y = as_array(lin.X, stepper.dtype), as_array(lin.y, stepper.dtype)
     with np.errstate(all="ignore"):
         r = X @ stepper.weights_at(k) - y
-        return (r @ r)[()]
+        return np.asarray(r @ r)[()]
 
 
 def verify(stepper: Stepper) -> list[Result]:

@@ -60,7 +60,7 @@ def _text(stepper: Stepper, results: list[Result], lang: str) -> Iterator[str]:
             yield ""
             yield f"iteration {k}    L(w_{k - 1}) = {stepper.fmt(r.loss)}"
             yield f"  1. grad = {fv(r.grad)}"
-            yield f"  2. α·grad = {stepper.fmt(r.lr)} · {fv(r.grad)} = {fv(r.step_size)}"
+            yield f"  2. α·grad = {stepper.fmt(r.lr)} · {_paren(fv(r.grad))} = {fv(r.step_size)}"
             yield (f"  3. w_{k} = w_{k - 1} − α·grad = {fv(r.weights_before)} − "
                    f"{_paren(fv(r.step_size))} = {fv(r.weights)}")
         yield ""
