@@ -93,7 +93,9 @@ def _verify_descent(stepper: Stepper, c: Checkpoint) -> Result:
                              f"{'=' if ok else '≠'} {c.diverged}")
     k = c.step or 0
     if k > stepper.computed or (stepper.diverged_at is not None and k > stepper.diverged_at):
-        return Result(c, False, f"step {k} not reached: diverged at step {stepper.diverged_at}")
+        why = (f"diverged at step {stepper.diverged_at}" if stepper.diverged_at is not None
+               else f"the run stops at step {stepper.computed}")
+        return Result(c, False, f"step {k} not reached: {why}")
     parts, ok = [], True
     checks = (("w", c.weights, lambda: stepper.weights_at(k)),
               ("loss", c.loss, lambda: stepper.loss_at(k)),

@@ -11,7 +11,7 @@ def fmt(x, dtype: str) -> str:
     """One number as a person reads it: `15/8` in exact mode, `1.0371538` in float32."""
     if isinstance(x, np.ndarray):
         x = x[()]
-    if dtype == "exact" or isinstance(x, Fraction):
+    if dtype == "exact":
         return str(Fraction(x))
     v = float(x)
     if math.isnan(v):
@@ -30,15 +30,19 @@ def fmt_vec(values, dtype: str) -> str:
 
 
 def to_json(x, dtype: str):
-    """One number for JSON: a number, an exact fraction as a string, non-finite as a string."""
-    if dtype == "exact" or isinstance(x, Fraction):
+    """One number for JSON: a number, an exact fraction as a string, non-finite as a string.
+
+    A float32 is written in its shortest form (0.07, not 0.07000000029802322): read back and
+    rounded to float32, it is the same number.
+    """
+    if dtype == "exact":
         return str(Fraction(x))
     v = float(x)
     if math.isnan(v):
         return "nan"
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
-    return v
+    return float(str(np.float32(v))) if dtype == "float32" else v
 
 
 def to_json_vec(values, dtype: str) -> list:
@@ -51,8 +55,3 @@ def as_array(value, dtype: str) -> np.ndarray:
     return arr if dtype == "exact" else arr.astype(np.float64).astype(dtype)
 
 
-def is_finite(x) -> bool:
-    """True for every exact value; for floats, neither infinite nor NaN."""
-    if isinstance(x, Fraction):
-        return True
-    return math.isfinite(x)
