@@ -11,9 +11,6 @@ from .errors import GdtutorError
 from .expr import Expr, render
 from .model import Lesson
 
-BACKENDS = ("numpy", "torch")
-DTYPES = ("float64", "float32", "exact")
-
 
 @dataclass(frozen=True)
 class Node:

@@ -18,7 +18,7 @@ from yaml.nodes import ScalarNode, SequenceNode
 
 from .errors import GdtutorError
 from .expr import FUNCTIONS, parse
-from .model import Checkpoint, Lesson, Linear, Text
+from .model import BACKENDS, DTYPES, Checkpoint, Lesson, Linear, Text
 
 MAX_BYTES = 1 << 20          # a lesson is a page of text, not a data set
 MAX_VISITS = 200_000         # YAML nodes visited while converting; an alias counts every time
@@ -30,8 +30,6 @@ MAX_EXACT_ITERATIONS = 20_000  # exact fractions grow with every step
 MAX_NUMBER_TEXT = 100
 
 KINDS = ("graph", "descent")
-BACKENDS = ("numpy", "torch")
-DTYPES = ("float64", "float32", "exact")
 LOSSES = ("sse", "half_mse")
 OBJECTIVES = {  # the linear form's sugar, in the expression language itself
     "sse": "sum((X @ w - y)**2)",

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from .expr import Expr
 
+BACKENDS = ("numpy", "torch")
+DTYPES = ("float64", "float32", "exact")
+
 # A value as read from a lesson: a Fraction, or a nested tuple of Fractions (exact as written).
 Value = object
 

@@ -44,7 +44,7 @@ def _checkpoint_lines(results: list[Result]) -> Iterator[str]:
 def _settings_line(stepper: Stepper) -> str:
     lesson = stepper.lesson
     scale = f", grad_scale = {lesson.grad_scale}" if lesson.grad_scale != 1 else ""
-    return f"α = {stepper.fmt(stepper._settings[0].lr)}{scale}, {stepper.iterations} iterations"
+    return f"α = {stepper.fmt(lesson.lr)}{scale}, {stepper.iterations} iterations"
 
 
 def _text(stepper: Stepper, results: list[Result], lang: str) -> Iterator[str]:
