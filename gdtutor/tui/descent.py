@@ -1,0 +1,234 @@
+"""The descent screen: one key is one iteration, and every number of it is on screen."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.widgets import ContentSwitcher, Footer, Markdown, ProgressBar
+
+from .graph_view import GraphView
+from .history import History
+from .lesson_screen import LessonScreen, guarded
+from .loss_plot import LossPlot
+from .pane import Pane
+from .parabola import Parabola
+from .status import Status, StatusLine
+from .steps_panel import StepsPanel
+from .too_small import TooSmall
+from .view_bar import ViewBar
+
+ALPHA = Binding.Group("α", compact=True)
+LOOKAHEAD = 12   # iterations computed ahead (not shown) so the parabola's range holds them
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where the stepper stands; a new value is pushed into the widgets."""
+
+    k: int
+    computed: int
+    lr: Fraction
+    backend: str
+    diverged_at: int | None
+
+
+class DescentScreen(LessonScreen):
+    """Steps panel, graph / history / lesson text on the left; loss curve and parabola right."""
+
+    BINDINGS = [
+        *LessonScreen.STEPPING,
+        Binding("plus,equals_sign", "lr_up", "α×2", key_display="+", group=ALPHA,
+                tooltip="double α: the next steps use it; the history keeps the old"),
+        Binding("minus", "lr_down", "α÷2", key_display="-", group=ALPHA, tooltip="halve α"),
+        Binding("l", "log", "log", tooltip="log scale on the loss plot, on or off"),
+        Binding("1", "view('graph')", "graph", show=False,
+                tooltip="show the computation graph of the loss at w_(k−1)"),
+        Binding("2", "view('history')", "history", show=False,
+                tooltip="show the history table (one row per iteration)"),
+        Binding("3", "view('lesson')", "lesson", show=False, tooltip="show the lesson's text"),
+        *LessonScreen.LEAVING,
+        *LessonScreen.SCROLLING,
+    ]
+
+    position: reactive[Position | None] = reactive(None, init=False)
+    log_scale = reactive(False, init=False)
+    view = reactive("graph", init=False)
+
+    def __init__(self, stepper, **kwargs) -> None:
+        super().__init__(stepper, **kwargs)
+        self.one_weight = len(stepper.weight_names) == 1
+        self.weight = stepper.weight_names[0] if self.one_weight else "w"
+
+    def compose(self) -> ComposeResult:
+        s = self.stepper
+        steps = StepsPanel(self.numbers, s.weight_names, self.lesson.grad_scale, id="steps")
+        yield Status(id="status")
+        if not self.one_weight:
+            yield steps      # a table of weights needs the full width
+        with Horizontal(id="body"):
+            with Vertical(id="left"):
+                if self.one_weight:
+                    yield steps
+                yield ViewBar(id="viewbar")
+                with ContentSwitcher(initial="graph", id="views"):
+                    with Pane(id="graph"):
+                        yield GraphView(id="graph-view")
+                    yield History(self.numbers, id="history")
+                    with Pane(id="lesson"):
+                        yield Markdown(self.lesson.text.get(self.lang), id="lesson-text")
+            with Vertical(id="plots"):
+                yield LossPlot(ascii_plot=self.ascii_plot, id="loss-plot")
+                if self.one_weight:
+                    yield Parabola(s.loss_of, self.weight, ascii_plot=self.ascii_plot,
+                                   id="parabola")
+        yield ProgressBar(id="progress", show_eta=False)
+        yield Footer(compact=True)
+        yield TooSmall()
+
+    def on_mount(self) -> None:
+        s = self.stepper
+        self.set_class(not self.one_weight, "-vector")
+        if self.one_weight and s.k == 0 and s.computed == 0:
+            s.goto(min(s.iterations, LOOKAHEAD))
+            s.goto(0)
+        self.query_one(ViewBar).show(self.view)
+        self.sync()
+
+    # -- state into widgets ----------------------------------------------------------------
+
+    def sync(self) -> None:
+        s = self.stepper
+        self.position = Position(s.k, s.computed, s.lr, s.backend_name, s.diverged_at)
+
+    def watch_position(self, old: Position | None, new: Position) -> None:
+        if old is None or (old.k, old.diverged_at) != (new.k, new.diverged_at):
+            self._show_step(new)
+        self.refresh_status()
+
+    def _show_step(self, p: Position) -> None:
+        s, k = self.stepper, p.k
+        steps = self.query_one(StepsPanel)
+        if k == 0:
+            steps.show_start(s.weights_at(0), s.loss_at(0), diverged=p.diverged_at == 0)
+        else:
+            steps.show_record(s.record(k), p.diverged_at)
+        self._show_view(self.view)
+        losses = s.losses(upto=k)
+        self.query_one(LossPlot).show(losses, k, p.diverged_at, self.log_scale)
+        if self.one_weight:
+            self.query_one(Parabola).show(s.weights_history(k)[:, 0], losses, k,
+                                          cover=s.weights_history()[:, 0],
+                                          current=self.numbers.weights(s.weights_at(k)))
+
+    def _show_view(self, view: str) -> None:
+        """Only the view on screen is drawn; the others catch up when shown."""
+        s, k = self.stepper, self.position.k if self.position else self.stepper.k
+        if view == "graph":
+            at = max(k - 1, 0)
+            self.query_one(GraphView).show(
+                s.nodes(at), self.numbers,
+                f"graph of L at {self.weight}{at}; grad = ∂L/∂node")
+        elif view == "history":
+            self.query_one(History).show(k, s.record, s.weights_at(0))
+
+    def scroll_target(self, direction: str):
+        return self.query_one(f"#{self.view}")
+
+    def refresh_status(self) -> None:
+        p = self.position
+        if p is None:
+            return
+        self.query_one(Status).show(StatusLine(
+            title=self.lesson.title.get(self.lang),
+            position=f"k = {p.k} of {self.stepper.iterations}",
+            lr=self.numbers.lr(p.lr), backend=p.backend, dtype=self.stepper.dtype,
+            playing=self.playing, speed=self.speed_text(), diverged_at=p.diverged_at,
+            busy=self.busy))
+
+    def watch_log_scale(self) -> None:
+        p = self.position
+        if p is not None:
+            self.query_one(LossPlot).show(self.stepper.losses(upto=p.k), p.k, p.diverged_at,
+                                          self.log_scale)
+
+    def watch_view(self, view: str) -> None:
+        self.query_one(ContentSwitcher).current = view
+        self.query_one(ViewBar).show(view)
+        if self.position is not None:
+            self._show_view(view)
+
+    # -- what the keys do --------------------------------------------------------------------
+
+    def advance(self) -> bool:
+        record = self.stepper.step()
+        self.sync()
+        if record is None:
+            s = self.stepper
+            if s.diverged_at is not None:
+                self.notify(f"diverged at step {s.diverged_at}: the loss is no longer finite. "
+                            "b steps back, r resets, - lowers α.", severity="warning", timeout=8)
+            else:
+                self.notify(f"end of the lesson: {s.iterations} iterations", timeout=4)
+            return False
+        return True
+
+    def retreat(self) -> bool:
+        moved = self.stepper.back()
+        self.sync()
+        return moved
+
+    def restart(self) -> None:
+        self.stepper.reset()
+        if self.one_weight:
+            self.query_one(Parabola).forget_range()
+        self.sync()
+
+    def last_step(self) -> int:
+        return self.stepper.iterations
+
+    LONG_JUMP = 2000   # iterations past what is computed: beyond this, a worker does it
+
+    def jump(self, target: int) -> None:
+        s = self.stepper
+        if target - s.computed <= self.LONG_JUMP:
+            self._landed(target, s.goto(target))
+            return
+
+        def run(cancelled) -> int:
+            return s.goto(target, progress=self.post_progress, cancel=cancelled)
+
+        self.in_background(run, f"going to {target}… (esc cancels)",
+                           lambda landed: self._landed(target, landed), total=target)
+
+    def _landed(self, target: int, landed: int) -> None:
+        self.sync()
+        if landed < target:
+            s = self.stepper
+            why = (f"diverged at step {s.diverged_at}" if s.diverged_at is not None
+                   else "cancelled")
+            self.notify(f"stopped at step {landed}: {why}", severity="warning", timeout=6)
+
+    @guarded
+    def action_lr_up(self) -> None:
+        self._set_lr(self.stepper.lr * 2)
+
+    @guarded
+    def action_lr_down(self) -> None:
+        self._set_lr(self.stepper.lr / 2)
+
+    def _set_lr(self, lr: Fraction) -> None:
+        self.stepper.set_lr(lr)
+        self.sync()
+        self.notify(f"α = {self.numbers.lr(lr)} from step {self.stepper.k + 1} on", timeout=3)
+
+    @guarded
+    def action_log(self) -> None:
+        self.log_scale = not self.log_scale
+
+    @guarded
+    def action_view(self, view: str) -> None:
+        self.view = view

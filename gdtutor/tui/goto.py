@@ -1,0 +1,42 @@
+"""The go-to prompt: a small modal that returns what was typed, or None on escape."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label
+
+
+class GotoScreen(ModalScreen[str | None]):
+    """Asks for a step number between 0 and `last`; the lesson screen checks the answer."""
+
+    BINDINGS = [Binding("escape", "cancel", "cancel")]
+
+    def __init__(self, last: int, what: str = "iteration") -> None:
+        super().__init__()
+        self.last = last
+        self.what = what
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="goto-box"):
+            yield Label(f"Go to {self.what} (0–{self.last}), then Enter; Escape cancels")
+            yield Input(placeholder=f"0–{self.last}", id="goto-input")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def parse_target(answer: str, last: int) -> int:
+    """The step asked for; ValueError with a one-line reason if it is not one."""
+    text = answer.strip().replace("_", "").replace(",", "")
+    try:
+        target = int(text)
+    except ValueError:
+        raise ValueError(f"'{answer.strip()}' is not a whole number") from None
+    if not 0 <= target <= last:
+        raise ValueError(f"{target} is outside 0–{last}")
+    return target

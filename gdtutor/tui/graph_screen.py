@@ -1,0 +1,139 @@
+"""The graph screen: the forward pass node by node, then the backward pass back to the inputs."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.widgets import Footer, Markdown, ProgressBar, Static
+
+from .graph_view import GraphView
+from .lesson_screen import LessonScreen
+from .pane import Pane
+from .status import Status, StatusLine
+from .too_small import TooSmall
+
+
+class GraphScreen(LessonScreen):
+    """Stage 0 is the empty graph; stages 1..n build it; the rest fill in gradients."""
+
+    BINDINGS = [*LessonScreen.STEPPING, *LessonScreen.LEAVING, *LessonScreen.SCROLLING]
+    goto_noun = "stage"
+    stage = reactive(0, init=False)
+
+    def __init__(self, stepper, **kwargs) -> None:
+        super().__init__(stepper, **kwargs)
+        self.nodes = []
+        self.backward: list[str] = []   # ids in the order the backward pass reaches them
+
+    def compose(self) -> ComposeResult:
+        yield Status(id="status")
+        with Horizontal(id="body"):
+            with Vertical(id="left"):
+                yield Static(id="narration")
+                with Pane(id="graph"):
+                    yield GraphView(id="graph-view")
+            with Pane(id="lesson"):
+                yield Markdown(self.lesson.text.get(self.lang), id="lesson-text")
+        yield ProgressBar(id="progress", show_eta=False)
+        yield Footer(compact=True)
+        yield TooSmall()
+
+    def on_mount(self) -> None:
+        self.load_nodes()
+        self.sync()
+
+    def load_nodes(self) -> None:
+        self.nodes = self.stepper.nodes()
+        self.backward = [n.id for n in reversed(self.nodes) if n.grad is not None]
+
+    @property
+    def stages(self) -> int:
+        return len(self.nodes) + len(self.backward)
+
+    # -- state into widgets ----------------------------------------------------------------
+
+    def sync(self) -> None:
+        self.stage = min(self.stage, self.stages)
+        self._show(self.stage)
+
+    def watch_stage(self, stage: int) -> None:
+        self._show(stage)
+
+    def _show(self, stage: int) -> None:
+        n = len(self.nodes)
+        back = self.backward[:max(0, stage - n)]
+        current = (self.nodes[stage - 1].id if 0 < stage <= n
+                   else back[-1] if back else None)
+        self.query_one(GraphView).show(
+            self.nodes, self.numbers, "", values=min(stage, n), grads=frozenset(back),
+            current=current)
+        self.query_one("#narration", Static).update(self.narrate(stage))
+        self.refresh_status()
+
+    def narrate(self, stage: int) -> str:
+        """One sentence on what the last stage did, as the document tells it."""
+        nodes, n = self.nodes, len(self.nodes)
+        if not nodes:
+            return "This expression has no graph to show."
+        output = nodes[-1]
+        fmt = self.numbers.array
+        if stage == 0:
+            return ("Press n to run the expression: each step adds one node to the graph, "
+                    "as torch builds it while the code runs.")
+        if stage <= n:
+            node = nodes[stage - 1]
+            where = f"forward {stage}/{n}: "
+            if node.op == "param":
+                return f"{where}{node.id} = {fmt(node.value)}, a leaf that requires grad"
+            if node.op == "data":
+                return f"{where}{node.id} = {fmt(node.value)}, data (no grad)"
+            if node.op == "const":
+                return f"{where}{node.id} = {node.label}, a constant"
+            done = " The graph is built; n starts the backward pass." if stage == n else ""
+            return f"{where}{node.id} = {node.label} = {fmt(node.value)}.{done}"
+        j = stage - n
+        node = next(m for m in nodes if m.id == self.backward[j - 1])
+        where = f"backward {j}/{len(self.backward)}: "
+        via = f" via {node.grad_fn}" if node.grad_fn else ""
+        text = f"{where}∂({output.label})/∂{node.id} = {fmt(node.grad)}{via}"
+        if j == len(self.backward):
+            leaves = [m for m in nodes if m.op == "param"]
+            text += "\nDone: " + ", ".join(f"{m.id}.grad = {fmt(m.grad)}" for m in leaves)
+        return text
+
+    def scroll_target(self, direction: str):
+        return self.query_one("#graph" if direction in ("up", "down") else "#lesson")
+
+    def refresh_status(self) -> None:
+        self.query_one(Status).show(StatusLine(
+            title=self.lesson.title.get(self.lang),
+            position=f"stage {self.stage} of {self.stages}", lr=None,
+            backend=self.stepper.backend_name, dtype=self.stepper.dtype,
+            playing=self.playing, speed=self.speed_text(), busy=self.busy))
+
+    # -- what the keys do --------------------------------------------------------------------
+
+    def advance(self) -> bool:
+        if self.stage >= self.stages:
+            self.notify("The backward pass is complete. r starts again.", timeout=4)
+            return False
+        self.stage += 1
+        return True
+
+    def retreat(self) -> bool:
+        if self.stage == 0:
+            return False
+        self.stage -= 1
+        return True
+
+    def restart(self) -> None:
+        self.stage = 0
+
+    def last_step(self) -> int:
+        return self.stages
+
+    def jump(self, target: int) -> None:
+        self.stage = target
+
+    def backend_switched(self) -> None:
+        self.load_nodes()

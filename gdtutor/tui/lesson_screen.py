@@ -1,0 +1,291 @@
+"""What every lesson screen shares: stepping keys, play/pause, go-to, backend switch, workers."""
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Callable
+
+from textual import work
+from textual.binding import Binding
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import ProgressBar
+from textual.worker import Worker, WorkerState
+
+from ..errors import GdtutorError
+from .goto import GotoScreen, parse_target
+from .text import Numbers
+
+SPEEDS = (0.5, 1, 2, 4, 8, 16, 32)   # steps a second when playing
+PLAY = Binding.Group("play", compact=True)
+# actions that read or move the stepper: disabled while a worker owns it
+USES_STEPPER = {"step", "back", "reset", "goto", "play", "backend", "lr_up", "lr_down", "log",
+                "view"}
+
+
+def guarded(action: Callable) -> Callable:
+    """An action that shows a bad input or a numeric failure in the app instead of raising."""
+    @functools.wraps(action)
+    def run(self, *args):
+        try:
+            return action(self, *args)
+        except (GdtutorError, ArithmeticError, ValueError, IndexError, RuntimeError) as error:
+            self.report(error)
+    return run
+
+
+class Progress(Message):
+    """A long go-to has reached step `done` of `total` (posted from the worker thread)."""
+
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__()
+        self.done = done
+        self.total = total
+
+
+class LessonScreen(Screen):
+    """A screen over one Stepper; subclasses say what one step, back and reset mean."""
+
+    # subclasses list STEPPING, then their own keys, then LEAVING (the footer keeps that order)
+    STEPPING = [
+        Binding("n,space,right", "step", "step", key_display="n",
+                tooltip="one step forward (n, space or →)"),
+        Binding("b,left", "back", "back", key_display="b",
+                tooltip="one step back (b or ←)"),
+        Binding("r", "reset", "reset", tooltip="back to the start, with the lesson's own α and backend"),
+        Binding("g", "goto", "goto", tooltip="go to a step you type; a long jump runs in the "
+                "background with a progress bar (esc cancels it)"),
+        Binding("a", "play", "play", group=PLAY, tooltip="play or pause"),
+        Binding("left_square_bracket", "speed(-1)", "slower", key_display="[", group=PLAY,
+                tooltip="play slower"),
+        Binding("right_square_bracket", "speed(1)", "faster", key_display="]", group=PLAY,
+                tooltip="play faster"),
+    ]
+    SCROLLING = [
+        Binding("up", "scroll('up')", "scroll up", show=False, tooltip="scroll the view up"),
+        Binding("down", "scroll('down')", "scroll down", show=False,
+                tooltip="scroll the view down"),
+        Binding("pageup", "scroll('page_up')", "page up", show=False,
+                tooltip="scroll the lesson text up a page"),
+        Binding("pagedown", "scroll('page_down')", "page down", show=False,
+                tooltip="scroll the lesson text down a page"),
+    ]
+    LEAVING = [
+        Binding("t", "backend", "backend", tooltip="switch backend, numpy ↔ torch; the next "
+                "steps use it, the history keeps the old"),
+        Binding("escape", "lessons", "lessons", show=False, tooltip="back to the lesson picker "
+                "(while a long go-to runs: cancel it)"),
+    ]
+
+    goto_noun = "iteration"   # what the go-to prompt asks for
+
+    playing = reactive(False, init=False)
+    speed = reactive(2, init=False)       # index into SPEEDS
+    busy = reactive("", init=False)       # what a worker is doing, or ""
+
+    def __init__(self, stepper, *, lang: str = "en", ascii_plot: bool = False) -> None:
+        super().__init__()
+        self.stepper = stepper
+        self.lesson = stepper.lesson
+        self.lang = lang
+        self.ascii_plot = ascii_plot
+        self.numbers = Numbers.of(stepper)
+        self._timer = None
+        self._cancel = threading.Event()
+        self._after: Callable[[object], None] | None = None
+
+    # -- what a subclass provides --------------------------------------------------------
+
+    def advance(self) -> bool:
+        """One step forward; False when there is none."""
+        raise NotImplementedError
+
+    def retreat(self) -> bool:
+        raise NotImplementedError
+
+    def restart(self) -> None:
+        raise NotImplementedError
+
+    def last_step(self) -> int:
+        """The highest step the go-to prompt accepts."""
+        raise NotImplementedError
+
+    def jump(self, target: int) -> None:
+        raise NotImplementedError
+
+    def sync(self) -> None:
+        """Copy the stepper's state into the screen's reactives."""
+        raise NotImplementedError
+
+    def refresh_status(self) -> None:
+        raise NotImplementedError
+
+    def scroll_target(self, direction: str):
+        """The widget ↑ ↓ PgUp PgDn scroll."""
+        raise NotImplementedError
+
+    def action_scroll(self, direction: str) -> None:
+        getattr(self.scroll_target(direction), f"scroll_{direction}")()
+
+    def backend_switched(self) -> None:
+        """The backend changed: re-read whatever depends on it."""
+
+    # -- reporting -------------------------------------------------------------------------
+
+    def report(self, error: BaseException) -> None:
+        message = str(error)
+        if not isinstance(error, GdtutorError):
+            message = f"gdtutor: {message or type(error).__name__}"
+        self.notify(message, severity="error", timeout=8)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.busy and action in USES_STEPPER:
+            return None    # shown, but disabled until the worker is done
+        return True
+
+    def watch_busy(self, busy: str) -> None:
+        self.set_class(bool(busy), "-busy")
+        self.refresh_bindings()
+        self.refresh_status()
+
+    # -- stepping ----------------------------------------------------------------------------
+
+    @guarded
+    def action_step(self) -> None:
+        if not self.advance():
+            self.playing = False
+
+    @guarded
+    def action_back(self) -> None:
+        self.retreat()
+
+    @guarded
+    def action_reset(self) -> None:
+        self.playing = False
+        self.restart()
+
+    def action_goto(self) -> None:
+        self.playing = False
+        self.app.push_screen(GotoScreen(self.last_step(), self.goto_noun), self._goto_answer)
+
+    def _goto_answer(self, answer: str | None) -> None:
+        if answer is None:
+            return
+        try:
+            target = parse_target(answer, self.last_step())
+        except ValueError as error:
+            self.notify(f"go to: {error}", severity="error", timeout=6)
+            return
+        self._jump(target)
+
+    @guarded
+    def _jump(self, target: int) -> None:
+        self.jump(target)
+
+    # -- play --------------------------------------------------------------------------------
+
+    def action_play(self) -> None:
+        self.playing = not self.playing
+
+    def action_speed(self, change: int) -> None:
+        self.speed = max(0, min(len(SPEEDS) - 1, self.speed + change))
+
+    def watch_playing(self, playing: bool) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if playing:
+            self._timer = self.set_interval(1 / SPEEDS[self.speed], self._tick)
+        self.refresh_status()
+
+    def watch_speed(self) -> None:
+        if self.playing:
+            self.watch_playing(True)
+        else:
+            self.refresh_status()
+
+    def _tick(self) -> None:
+        if not self.busy:
+            self.action_step()
+
+    def speed_text(self) -> str:
+        speed = SPEEDS[self.speed]
+        return f"{speed:g} steps/s"
+
+    # -- background work ---------------------------------------------------------------------
+
+    def in_background(self, job: Callable[[Callable[[], bool]], object], label: str,
+                      after: Callable[[object], None], total: int | None = None) -> None:
+        """Run job(cancelled) in a thread; `after(result)` runs on the UI side when it ends."""
+        self.playing = False
+        self._cancel.clear()
+        self._after = after
+        bar = self.query_one("#progress", ProgressBar)
+        bar.update(total=total, progress=0)
+        self.busy = label
+        self._background(job)
+
+    @work(thread=True, exclusive=True, group="lesson", exit_on_error=False)
+    def _background(self, job):
+        return job(self._cancel.is_set)
+
+    def post_progress(self, done: int, total: int) -> None:
+        """Called from the worker thread."""
+        self.post_message(Progress(done, total))
+
+    def on_progress(self, message: Progress) -> None:
+        self.query_one("#progress", ProgressBar).update(total=message.total, progress=message.done)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "lesson" or event.state not in (
+                WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        after, self._after = self._after, None
+        if event.state == WorkerState.CANCELLED:
+            # Textual cancels workers only when the screen or the app is closing: the thread
+            # stops at its next check of the cancel flag, and nothing is left to show
+            self._cancel.set()
+            return
+        self.busy = ""
+        if event.state == WorkerState.ERROR:
+            self.report(event.worker.error)
+            self.sync()
+        elif after is not None:
+            try:
+                after(event.worker.result)
+            except (GdtutorError, ArithmeticError, ValueError, IndexError, RuntimeError) as error:
+                self.report(error)
+
+    # -- backend, leaving --------------------------------------------------------------------
+
+    def action_backend(self) -> None:
+        target = "torch" if self.stepper.backend_name == "numpy" else "numpy"
+        if target == "torch" and self.stepper.dtype == "exact":
+            self.notify("exact fractions run on numpy only; to compare numpy and torch, start "
+                        f"with --dtype float64 (gdtutor {self.lesson.id} --dtype float64)",
+                        severity="warning", timeout=8)
+            return
+
+        def switch(cancelled) -> str:
+            self.stepper.set_backend(target)
+            return target
+
+        def done(name: str) -> None:
+            self.backend_switched()
+            self.sync()
+            self.notify(f"backend: {name}; the next steps use it")
+
+        self.in_background(switch, f"switching to {target}…", done)
+
+    def action_lessons(self) -> None:
+        if self.busy:
+            self._cancel.set()
+            self.notify("cancelling…")
+            return
+        self.playing = False
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+
+    def on_unmount(self) -> None:
+        self._cancel.set()

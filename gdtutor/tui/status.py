@@ -1,0 +1,42 @@
+"""The one-line status at the top of a lesson: where the stepping stands and how it is set."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import Static
+
+
+@dataclass(frozen=True)
+class StatusLine:
+    """What the status line says; a new value redraws it."""
+
+    title: str
+    position: str          # e.g. "k = 3 of 100"
+    lr: str | None         # α as the lesson writes it; None for a graph lesson
+    backend: str
+    dtype: str
+    playing: bool = False
+    speed: str = ""
+    diverged_at: int | None = None
+    busy: str = ""
+
+
+class Status(Static):
+    """Lesson title, k, α, backend, dtype, play state, and divergence."""
+
+    def show(self, line: StatusLine) -> None:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(line.title, style="bold")
+        text.append(f"  {line.position}")
+        if line.lr is not None:
+            text.append(f"  α = {line.lr}")
+        text.append(f"  {line.backend} · {line.dtype}")
+        if line.playing:
+            text.append(f"  ▶ {line.speed}", style="bold")
+        if line.diverged_at is not None:
+            text.append(f"  diverged at step {line.diverged_at}", style="bold red")
+        if line.busy:
+            text.append(f"  {line.busy}", style="italic")
+        self.set_class(line.diverged_at is not None, "-diverged")
+        self.update(text)

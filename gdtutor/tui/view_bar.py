@@ -1,0 +1,21 @@
+"""The one-line bar naming the views under the steps, with the shown one highlighted."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+VIEWS = (("graph", "1", "graph"), ("history", "2", "history"), ("lesson", "3", "lesson text"))
+
+
+class ViewBar(Static):
+    """`1 graph  2 history  3 lesson text`: which key shows which view."""
+
+    def show(self, current: str, caption: str = "") -> None:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for view, key, label in VIEWS:
+            style = "reverse bold" if view == current else "dim"
+            text.append(f" {key} {label} ", style=style)
+            text.append(" ")
+        if caption:
+            text.append(caption, style="italic")
+        self.update(text)
