@@ -28,8 +28,13 @@ def lesson_of(source: str, params=PARAMS, dtype: str = "float64") -> Lesson:
 
 
 def close(a, b, rel: float) -> bool:
+    """Equal within `rel` of the array's largest magnitude (at least 1): the norm-wise error
+    that two correct evaluations in different summation orders can differ by."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return a.shape == b.shape and bool(np.all(np.abs(a - b) <= rel * np.maximum(1, np.maximum(abs(a), abs(b)))))
+    if a.shape != b.shape:
+        return False
+    scale = max(1.0, float(np.max(np.abs(a), initial=0)), float(np.max(np.abs(b), initial=0)))
+    return bool(np.all(np.abs(a - b) <= rel * scale))
 
 
 def both(source: str, dtype: str = "float64", params=PARAMS):
@@ -63,7 +68,8 @@ expressions = st.one_of(scalar_expr, vector_expr.map(lambda e: f"sum({e})"),
                         scalar_expr.map(lambda e: f"({e}) * sum(v * u)"))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(expressions, st.sampled_from(["float64", "float32"]))
 def test_numpy_and_torch_agree_on_nodes_and_numbers(source, dtype):
     nb, tb, w = both(source, dtype)
@@ -85,7 +91,7 @@ def test_numpy_and_torch_agree_on_nodes_and_numbers(source, dtype):
     assert close(loss, tloss, rel) and close(grad, tgrad, rel)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, derandomize=True)
 @given(scalar_expr)
 def test_numpy_gradient_matches_finite_differences(source):
     lesson = lesson_of(source)
@@ -101,7 +107,7 @@ def test_numpy_gradient_matches_finite_differences(source):
         assert abs(numeric - grad[i]) <= 1e-4 * max(1.0, abs(grad[i])), (source, i)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, derandomize=True)
 @given(st.recursive(st.sampled_from(["x", "sum(v)", "(1/3)", "2"]),
                     lambda c: st.one_of(
                         st.tuples(st.sampled_from(["({}) + ({})", "({}) - ({})", "({}) * ({})",
