@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 
 from .model import Checkpoint
-from .numbers import as_array
+from .numbers import as_array, to_float
 from .stepper import Stepper
 
 DEFAULT_TOL = Fraction(1, 10 ** 6)
@@ -34,9 +34,9 @@ def _close(got, want, dtype: str, tol: Fraction | None) -> bool:
             if Fraction(g) != Fraction(w):
                 return False
             continue
-        limit = float(DEFAULT_TOL if tol is None else tol)
+        limit = to_float(DEFAULT_TOL if tol is None else tol)
         gv = float(g)
-        if not abs(gv - float(w)) <= limit:      # False for NaN and infinities
+        if not abs(gv - to_float(w)) <= limit:      # False for NaN and infinities
             return False
     return True
 
@@ -114,5 +114,5 @@ def _verify_descent(stepper: Stepper, c: Checkpoint) -> Result:
 
 def _show(value, dtype: str) -> str:
     flat = np.asarray(value, dtype=object).reshape(-1)
-    text = [str(Fraction(v)) if dtype == "exact" else repr(float(v)).removesuffix(".0") for v in flat]
+    text = [str(Fraction(v)) if dtype == "exact" else repr(to_float(v)).removesuffix(".0") for v in flat]
     return text[0] if len(text) == 1 else "[" + ", ".join(text) + "]"

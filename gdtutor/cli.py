@@ -74,6 +74,20 @@ def _load(arg: str, args: argparse.Namespace):
                           lr=getattr(args, "lr", None), steps=getattr(args, "steps", None))
 
 
+def _stepper(lesson, args):
+    """The lesson's stepper; a backend that cannot start is blamed on what chose it: the
+    --backend flag, or the file's line."""
+    from .stepper import Stepper
+    try:
+        return Stepper(lesson)
+    except GdtutorError as exc:
+        if exc.field != "backend" or exc.file:
+            raise
+        if args.backend is not None:
+            raise GdtutorError(exc.message, field="--backend") from None
+        raise exc.located(file=lesson.label, line=lesson.line_of("backend")) from None
+
+
 def _write(line: str) -> None:
     sys.stdout.write(line + "\n")
 
@@ -88,21 +102,19 @@ def cmd_list(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    from .stepper import Stepper
     from .transcript import replay
     lesson = _load(args.lesson, args)
-    failed = replay(Stepper(lesson), args.format, _write, args.lang)
+    failed = replay(_stepper(lesson, args), args.format, _write, args.lang)
     return 1 if failed else 0
 
 
 def cmd_check(args) -> int:
     from .checks import verify
-    from .stepper import Stepper
     status = 0
     for arg in args.lessons:
         try:
             lesson = _load(arg, args)
-            results = verify(Stepper(lesson))
+            results = verify(_stepper(lesson, args))
         except GdtutorError as exc:
             print(exc, file=sys.stderr)
             status = 2

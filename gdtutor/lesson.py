@@ -23,6 +23,7 @@ from .model import BACKENDS, DTYPES, Checkpoint, Lesson, Linear, Text
 MAX_BYTES = 1 << 20          # a lesson is a page of text, not a data set
 MAX_VISITS = 200_000         # YAML nodes visited while converting; an alias counts every time
 MAX_DEPTH = 32
+MAX_FLOW_DEPTH = 4 * MAX_DEPTH  # past this, brackets are refused while scanning (see _Loader)
 MAX_NUMBERS = 100_000
 MAX_DIMS = 4
 MAX_ITERATIONS = 10_000_000
@@ -104,6 +105,20 @@ def _short_tag(tag: str) -> str:
     return "!!" + tag[len(_YAML):] if tag.startswith(_YAML) else tag
 
 
+class _TooDeep(Exception):
+    """Brackets nested far past MAX_DEPTH: refused while scanning, before the cost grows."""
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, stopping runaway `[` and `{` nesting early: PyYAML's scanner spends time
+    that grows with the square of the depth (seconds at a few hundred levels)."""
+
+    def fetch_flow_collection_start(self, TokenClass):
+        if self.flow_level >= MAX_FLOW_DEPTH:
+            raise _TooDeep()
+        super().fetch_flow_collection_start(TokenClass)
+
+
 @dataclass
 class _Node:
     """A YAML value with its line: a scalar, a list of _Nodes, or a dict of key -> _Node."""
@@ -153,7 +168,7 @@ class _Reader:
 
     def compose(self, text: str) -> _Node:
         try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
+            root = yaml.compose(text, Loader=_Loader)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             what = exc.problem or exc.context or "invalid YAML"
@@ -167,7 +182,7 @@ class _Reader:
                       text[:exc.position].count("\n") + 1)
         except yaml.YAMLError as exc:
             self.fail(f"YAML syntax error: {' '.join(str(exc).split())}")
-        except RecursionError:
+        except (RecursionError, _TooDeep):
             self.fail(f"nested too deeply (the limit is {MAX_DEPTH} levels)")
         if root is None:
             self.fail("the file holds no lesson (only comments?)")
@@ -230,7 +245,7 @@ class _Reader:
                  "float": _SCALARS.construct_yaml_float}[tag[len(_YAML):]]
         try:
             return build(node)
-        except (ValueError, KeyError, yaml.YAMLError):
+        except (ValueError, KeyError, IndexError, yaml.YAMLError):  # `!!int` alone: IndexError
             self.fail(f"'{node.value[:40]}' is not a valid {_short_tag(tag)}", line, field)
 
     # -- typed values ------------------------------------------------------------------------

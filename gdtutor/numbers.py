@@ -2,9 +2,50 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
+
+
+def exact_text(x) -> str:
+    """An exact fraction in full, however long: `15/8`, `2`.
+
+    Long exact runs grow past Python's 4300-digit guard on int-to-text conversion; Decimal
+    writes an integer's digits without it.
+    """
+    x = Fraction(x)
+    try:
+        return str(x)
+    except ValueError:
+        top, bottom = str(Decimal(x.numerator)), str(Decimal(x.denominator))
+        return top if bottom == "1" else f"{top}/{bottom}"
+
+
+def to_float(x) -> float:
+    """float(x), except that a number past float64's range is ±inf, as IEEE rounding has it
+    (float() of such a Fraction raises OverflowError instead)."""
+    try:
+        return float(x)
+    except OverflowError:
+        return math.inf if x > 0 else -math.inf
+
+
+def finite_exact(x) -> bool:
+    """Whether an exact number is finite as the float lessons see it: one past float64's range
+    counts as diverged, as it would in float64."""
+    try:
+        return math.isfinite(x)
+    except OverflowError:
+        return False
+
+
+def as_float64(values) -> np.ndarray:
+    """Values as float64 (for plots); exact numbers past float64's range become ±inf."""
+    arr = np.asarray(values)
+    if arr.dtype != object:
+        return arr.astype(np.float64)
+    return np.array([to_float(v) for v in arr.reshape(-1)], dtype=np.float64).reshape(arr.shape)
 
 
 def fmt(x, dtype: str) -> str:
@@ -12,8 +53,8 @@ def fmt(x, dtype: str) -> str:
     if isinstance(x, np.ndarray):
         x = x[()]
     if dtype == "exact":
-        return str(Fraction(x))
-    v = float(x)
+        return exact_text(x)
+    v = to_float(x)
     if math.isnan(v):
         return "nan"
     if math.isinf(v):
@@ -36,8 +77,8 @@ def to_json(x, dtype: str):
     rounded to float32, it is the same number.
     """
     if dtype == "exact":
-        return str(Fraction(x))
-    v = float(x)
+        return exact_text(x)
+    v = to_float(x)
     if math.isnan(v):
         return "nan"
     if math.isinf(v):

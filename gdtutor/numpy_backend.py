@@ -1,6 +1,7 @@
 """A small reverse-mode engine over numpy arrays and exact fractions, in the spirit of micrograd."""
 from __future__ import annotations
 
+import operator
 from fractions import Fraction
 from functools import partial
 
@@ -51,9 +52,11 @@ FORWARD = {
 
 
 # The hot path skips the checks above: shapes were verified when the lesson was probed.
+# The operators are the same ufuncs for arrays, and plain IEEE arithmetic (no ufunc call)
+# where both sides are scalars, such as a sum divided by 2m.
 FAST_FORWARD = {
-    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide,
-    "pow": np.power, "matmul": np.matmul, "neg": np.negative,
+    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv,
+    "pow": np.power, "matmul": operator.matmul, "neg": np.negative,
     "sum": partial(np.add.reduce, axis=None), "mean": lambda a: a.mean(), "T": np.transpose,
 }
 ELEMENTWISE = ("add", "sub", "mul", "div", "pow")
@@ -136,15 +139,16 @@ class NumpyBackend(Backend):
         constants = dict(lesson.constants)
         # Nodes with no parameter under them are the same at every step.
         self.fixed: dict[int, np.ndarray] = {}
-        for i, s in enumerate(self.plan):
-            if s.needs_grad:
-                continue
-            if s.op == "data":
-                self.fixed[i] = self.convert(constants[s.name])
-            elif s.op == "const":
-                self.fixed[i] = self.convert(s.value)
-            else:
-                self.fixed[i] = self._apply(s, [self.fixed[a] for a in s.args])
+        with np.errstate(all="ignore"):   # an overflow here is an inf, not a warning on stderr
+            for i, s in enumerate(self.plan):
+                if s.needs_grad:
+                    continue
+                if s.op == "data":
+                    self.fixed[i] = self.convert(constants[s.name])
+                elif s.op == "const":
+                    self.fixed[i] = self.convert(s.value)
+                else:
+                    self.fixed[i] = self._apply(s, [self.fixed[a] for a in s.args])
         self.order = [i for i, s in enumerate(self.plan) if s.needs_grad and s.op != "param"]
         self._template = [self.fixed.get(i) for i in range(len(self.plan))]
         index = {s.name: i for i, s in enumerate(self.plan) if s.op == "param"}
@@ -296,6 +300,10 @@ class NumpyBackend(Backend):
                         shapes[a] if again else None))
         self._static_grads = static
         self._hot_bwd = hot
+        # fixed 0-d operands as numpy scalars, so that scalar arithmetic stays scalar
+        last = len(self._template) - 1
+        self._hot_template = [v[()] if isinstance(v, np.ndarray) and v.ndim == 0 and i < last
+                              else v for i, v in enumerate(self._template)]
         self._compiled = True
 
     def _fast_forward(self, i: int):
@@ -328,7 +336,7 @@ class NumpyBackend(Backend):
         return lambda g, v: fn(g, *[v[j] for j in args], v[i])
 
     def _hot(self, w):
-        values = self._template.copy()
+        values = self._hot_template.copy()
         for i, off, size, shape in self._param_slots:
             if i >= 0:
                 values[i] = w if self._whole else w[off:off + size].reshape(shape)

@@ -11,7 +11,7 @@ import numpy as np
 from .backend import Backend, Node, initial_weights, make_backend, weight_names
 from .errors import GdtutorError
 from .model import Lesson
-from .numbers import fmt, fmt_vec
+from .numbers import as_float64, finite_exact, fmt, fmt_vec, to_float
 from .numpy_backend import NotFinite
 
 
@@ -65,7 +65,7 @@ class Stepper:
         """A lesson number in this lesson's arithmetic."""
         if self.dtype == "exact":
             return Fraction(value)
-        return np.float32(float(value)) if self.dtype == "float32" else float(value)
+        return np.float32(to_float(value)) if self.dtype == "float32" else to_float(value)
 
     @property
     def lr(self) -> Fraction:
@@ -95,6 +95,11 @@ class Stepper:
 
     def set_backend(self, name: str) -> None:
         self._change(self.lr, self._backend(name))
+
+    def lr_changes(self) -> list[tuple[int, Fraction]]:
+        """(start, α) for each stretch of steps run with one α, in order: what it takes to
+        give another stepper of the same lesson the same history."""
+        return [(s.start, s.lr) for s in self._settings]
 
     # -- history --------------------------------------------------------------------------
 
@@ -139,7 +144,7 @@ class Stepper:
         lr = self._number(setting.lr)
         scale = None if self.lesson.grad_scale == 1 else self.grad_scale
         w_hist, grad_hist, loss_hist = self._w, self._grad, self._loss
-        isfinite = math.isfinite
+        isfinite = math.isfinite if self.dtype != "exact" else finite_exact
         w = w_hist[k]
         end, known, checked, bad = k + n, k, k, None
         with np.errstate(all="ignore"):
@@ -250,15 +255,15 @@ class Stepper:
         upto = self.computed if upto is None else upto
         self._check(upto, self.computed)
         known = min(upto + 1, self._known_loss)
-        out = np.asarray(self._loss[:known], dtype=np.float64)
+        out = as_float64(self._loss[:known])
         if known < upto + 1:
             last = self.loss_at(upto)
-            out = np.append(out, np.nan if last is None else float(last))
+            out = np.append(out, np.nan if last is None else to_float(last))
         return out
 
     def weights_history(self, upto: int | None = None) -> np.ndarray:
         upto = self.computed if upto is None else upto
-        return np.asarray(self._w[:upto + 1], dtype=np.float64)
+        return as_float64(self._w[:upto + 1])
 
     def record(self, k: int) -> StepRecord:
         self._check(k, self.computed, low=1)
@@ -288,7 +293,7 @@ class Stepper:
             w = np.array([Fraction(v).limit_denominator(10 ** 12) for v in w.reshape(-1)], dtype=object)
         with np.errstate(all="ignore"):
             try:
-                return float(backend.loss_and_grad(w.reshape(-1))[0])
+                return to_float(backend.loss_and_grad(w.reshape(-1))[0])
             except NotFinite:
                 return float("nan")
 

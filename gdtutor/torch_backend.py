@@ -9,6 +9,38 @@ from .errors import ExprError
 from .model import Lesson
 
 
+def _engine_grad():
+    """grad(out, leaf, seed) = ∂out/∂leaf, by torch's autograd engine, called as
+    torch.autograd.grad calls it.
+
+    For a graph of a few small tensors, torch.autograd.grad spends more time normalising and
+    checking its arguments than the engine spends on the backward pass. Stepping always asks
+    the same question (one scalar output, one leaf, a seed of 1), so that is checked once,
+    here, and the engine is called directly; where the entry point is missing or answers
+    wrongly, torch.autograd.grad is used.
+    """
+    def checked(out, leaf, seed):
+        return torch.autograd.grad(out, leaf, seed, allow_unused=True)[0]
+
+    try:
+        from torch.autograd.variable import Variable
+        run_backward = Variable._execution_engine.run_backward
+
+        def direct(out, leaf, seed):
+            return run_backward((out,), (seed,), False, False, (leaf,), True, False)[0]
+
+        leaf = torch.tensor([1.5, -2.0], dtype=torch.float64, requires_grad=True)
+        g = direct((leaf * leaf).sum(), leaf, torch.ones((), dtype=torch.float64))
+        if torch.equal(g, torch.tensor([3.0, -4.0], dtype=torch.float64)):
+            return direct
+    except (ImportError, AttributeError, TypeError, RuntimeError):
+        pass
+    return checked
+
+
+_grad = _engine_grad()
+
+
 def _matmul(a, b):
     if a.dim() == 0 or b.dim() == 0:
         raise ValueError("@ needs arrays on both sides, not a scalar")
@@ -36,6 +68,13 @@ FORWARD = {
     "T": lambda a: a.T,
 }
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+# The hot path calls torch's functions where the first operand is a tensor: the same ops
+# (a - b is torch.sub(a, b), a ** b is torch.pow(a, b)) without a Python frame for each
+# lambda or for Tensor.__pow__'s wrapper. A plain number first (2 - x) keeps the operator.
+FAST_FORWARD = {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div,
+                "pow": torch.pow, "matmul": torch.matmul, "neg": torch.neg, "sum": torch.sum,
+                "mean": torch.mean}
 
 
 class TorchBackend(Backend):
@@ -68,6 +107,7 @@ class TorchBackend(Backend):
         self.order = [i for i, s in enumerate(self.plan) if s.needs_grad and s.op != "param"]
         self._fwd_ops = [(i, FORWARD[self.plan[i].op], self.plan[i].args) for i in self.order]
         self._template = [self.fixed.get(i) for i in range(len(self.plan))]
+        self._hot = None
 
     def _tensor(self, value) -> torch.Tensor:
         arr = np.array(value, dtype=object).astype(np.float64)
@@ -104,6 +144,72 @@ class TorchBackend(Backend):
             return out.detach().numpy()[()], np.zeros_like(w)
         (grad,) = torch.autograd.grad(out, wt)
         return out.detach().numpy()[()], grad.numpy()
+
+    # -- the stepping path ----------------------------------------------------------------
+
+    def hot(self):
+        """loss_and_grad for stepping: the same torch ops and the same autograd, with the
+        per-step work that does not depend on w done once, here."""
+        if self._hot is None:
+            self._hot = self._compile()
+        return self._hot
+
+    def _compile(self):
+        fwd = []
+        for i, fn, args in self._fwd_ops:
+            first = args[0]
+            tensor_first = self.plan[first].needs_grad or isinstance(self.fixed.get(first),
+                                                                      torch.Tensor)
+            fast = FAST_FORWARD.get(self.plan[i].op, fn) if tensor_first else fn
+            fwd.append((i, fast, args[0], args[1] if len(args) > 1 else -1))
+        template = self._template
+        np_dtype = self.np_dtype
+        from_numpy = torch.from_numpy
+        zeros = np.zeros
+        size = sum(s for *_, s in self.layout)
+        slots = [(i, off, n, shape) for i, off, n, shape in self._param_slots if i >= 0]
+        whole = [i for i, off, n, shape in slots if off == 0 and n == size and shape == (size,)]
+        grad = _grad
+        one = torch.ones((), dtype=self.torch_dtype)
+        # A loss that ends in a division by a constant (SSE / 2m): the division's backward
+        # would only turn the seed 1 into 1 / 2m, so the seed is 1 / 2m, computed by the same
+        # op (torch.div), and autograd starts at the dividend. The same numbers, one node less.
+        last = fwd[-1] if fwd and fwd[-1][0] == len(self.plan) - 1 else None
+        divisor = self.fixed.get(last[3]) if last and self.plan[last[0]].op == "div" else None
+        if divisor is not None and not self.plan[last[2]].needs_grad:
+            divisor = None
+        if divisor is not None and (not isinstance(divisor, torch.Tensor) or divisor.dim() == 0):
+            fwd, (_, divide, head, _) = fwd[:-1], last
+            scaled_seed = torch.div(one, divisor)
+        else:
+            divide = head = scaled_seed = None
+
+        def hot(w):
+            if w.dtype != np_dtype:
+                w = w.astype(np_dtype)
+            wt = from_numpy(w).requires_grad_()     # shares w's memory: no copy
+            values = template.copy()
+            if whole:
+                values[whole[0]] = wt
+            else:
+                for i, off, n, shape in slots:
+                    values[i] = wt[off:off + n].reshape(shape)
+            for i, fn, a0, a1 in fwd:
+                values[i] = fn(values[a0]) if a1 < 0 else fn(values[a0], values[a1])
+            if divide is not None:
+                top = values[head]
+                if isinstance(top, torch.Tensor) and top.requires_grad and top.dim() == 0:
+                    loss = divide(top.detach(), divisor).item()
+                    g = grad(top, wt, scaled_seed)
+                    return loss, (zeros(size, np_dtype) if g is None else g.numpy())
+                values[-1] = divide(top, divisor)
+            out = values[-1]
+            if not isinstance(out, torch.Tensor) or not out.requires_grad:
+                return np.asarray(out, dtype=np_dtype)[()], zeros(size, np_dtype)
+            g = grad(out, wt, one)
+            return out.item(), (zeros(size, np_dtype) if g is None else g.numpy())
+
+        return hot
 
     def nodes(self, w) -> list[Node]:
         wt = torch.tensor(w, dtype=self.torch_dtype, requires_grad=True)

@@ -294,17 +294,88 @@ async def test_lr_changes_live_and_the_history_keeps_the_old():
         assert s.record(1).lr == Fraction(1, 2)
 
 
-async def test_backend_switch_on_an_exact_lesson_says_why_and_numpy_goes_on():
+async def test_t_on_an_exact_lesson_runs_it_on_torch_in_float64_and_back():
+    pytest.importorskip("torch")
     app = make_app()
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
+        await press(pilot, "n", "n", "n", "t")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        s = app.screen.stepper
+        assert (s.backend_name, s.dtype, s.k) == ("torch", "float64", 3)
+        assert "torch · float64" in plain(app.screen.query_one(Status))
+        shown = one_line(plain(app.screen.query_one(StepsPanel)))
+        assert "w3 = w2 − α·grad = 1.5 − (-0.25) = 1.75" in shown
+        assert "α·grad = 0.5 · (-0.5) = -0.25" in shown
+        text = screen_text(app)
+        assert "torch has no exact fractions: float64 from here; 7/4 = 1.75" in text
+        # the whole history is torch's, in float64, and the same numbers as exact fractions
+        exact = reference()
+        for k in range(1, 4):
+            mine, theirs = s.record(k), exact.step()
+            assert mine.backend == "torch"
+            assert float(mine.weights[0]) == float(theirs.weights[0])
+        await press(pilot, "n")
+        assert "= 1.875" in one_line(plain(app.screen.query_one(StepsPanel)))
         await press(pilot, "t")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert app.screen.stepper.backend_name == "numpy"
-        assert any("--dtype float64" in m for m in messages(app))
+        s = app.screen.stepper
+        assert (s.backend_name, s.dtype, s.k) == ("numpy", "exact", 4)
+        assert "w4 = w3 − α·grad = 7/4 − (-1/8) = 15/8" in one_line(
+            plain(app.screen.query_one(StepsPanel)))
+        assert "numpy · exact" in plain(app.screen.query_one(Status))
+        assert "float64 from here" not in screen_text(app)
+        assert any("numpy · exact again: 1.875 = 15/8" in m for m in messages(app))
+
+
+async def test_t_on_an_exact_lesson_keeps_the_students_alpha_changes():
+    pytest.importorskip("torch")
+    app = make_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.pause()
+        await press(pilot, "n", "plus", "n", "minus", "minus", "n", "n", "b", "t")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        s = app.screen.stepper
+        assert s.dtype == "float64" and s.k == 3
         await press(pilot, "n")
-        assert app.screen.stepper.k == 1
+        assert [s.record(k).lr for k in (1, 2, 3, 4)] == [Fraction(1, 2), 1, Fraction(1, 4),
+                                                        Fraction(1, 4)]
+        await press(pilot, "t")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        s, ref = app.screen.stepper, reference()
+        for lr in (Fraction(1, 2), 1, Fraction(1, 4), Fraction(1, 4)):
+            if lr != ref.lr:
+                ref.set_lr(lr)
+            ref.step()
+        assert s.dtype == "exact" and s.k == 4
+        assert s.weights_at(4)[0] == ref.weights_at(4)[0]
+        assert s.lr_changes() == ref.lr_changes()
+
+
+async def test_t_on_an_exact_graph_lesson_keeps_the_stage(tmp_path):
+    pytest.importorskip("torch")
+    path = tmp_path / "third.yaml"
+    path.write_text('id: third\ntitle: T\nkind: graph\nexpression: x**2\ninputs: {x: "1/3"}\n'
+                    "dtype: exact\n")
+    app = GdtutorApp(builtin(), Stepper(load(path)))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.pause()
+        await press(pilot, "n", "n", "n", "t")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, GraphScreen) and screen.stage == 3
+        assert (screen.stepper.backend_name, screen.stepper.dtype) == ("torch", "float64")
+        assert "float64 from here; 1/9 = 0.1111111111111111" in screen_text(app)
+        await press(pilot, "n", "n", "t")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.stage == 5 and app.screen.stepper.dtype == "exact"
+        assert "x.grad = 2/3" in plain(app.screen.query_one("#narration"))
 
 
 async def test_backend_switch_to_torch_gives_the_same_numbers():
@@ -377,6 +448,21 @@ async def test_goto_bad_input_is_a_message(typed, reason):
         assert any(reason in m for m in messages(app))
         await press(pilot, "n")
         assert app.screen.stepper.k == 2
+
+
+async def test_enter_typed_again_and_again_in_the_goto_prompt_keeps_the_lesson():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await press(pilot, "g", "5")
+        # as a terminal delivers a burst: every Enter queued at once; one answer is taken
+        for _ in range(3):
+            app.post_message(events.Key("enter", "\r"))
+        await pilot.pause(0.3)
+        assert app.screen is screen and screen.stepper.k == 5
+        await press(pilot, "question_mark", "escape")
+        assert app.screen is screen
 
 
 async def test_long_goto_runs_in_a_worker_and_lands_on_the_documents_answer():
@@ -561,7 +647,7 @@ async def test_help_lists_every_key():
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app)
         for key in ("n space →", "b ←", "r ", "g ", "a ", "+ =", "- ", "t ", "l ", "?", "q",
-                    "[", "]", "esc", "1", "2", "3"):
+                    "[", "]", "esc", "1", "2", "3", "R "):
             assert key in text, key
         await press(pilot, "question_mark")
         assert isinstance(app.screen, DescentScreen)
@@ -685,6 +771,7 @@ def test_mouse_is_off_over_ssh_unless_asked_for(monkeypatch, env, flag, expected
         seen.update(kwargs)
 
     monkeypatch.setattr(GdtutorApp, "run", fake_run)
+    monkeypatch.setattr(tui_app, "terminal_refusal", lambda: None)   # pytest's stdin is no tty
     assert tui_app.run(resolve("worked-example"), mouse=flag) == 0
     assert seen["mouse"] is expected
 

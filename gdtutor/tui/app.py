@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from textual import events
 from textual.app import App
@@ -11,13 +12,17 @@ from ..errors import GdtutorError
 from .descent import DescentScreen
 from .graph_screen import GraphScreen
 from .help import HelpScreen
+from .output import WritesChangesOnly
 from .picker import PickerScreen
+from .signals import (CHECK_TERMINAL, HANGUP, caught_until_running, hand_to_loop, status_for,
+                      terminal_gone)
+from .source import SourceWatch
 from .too_small import TooSmall, too_small
 
 DESCENT_ONLY = ("lr", "steps")   # overrides a graph lesson has no use for
 
 
-class GdtutorApp(App[None]):
+class GdtutorApp(WritesChangesOnly, App[None]):
     """gdtutor's TUI: a thin view over the core's Stepper."""
 
     CSS_PATH = "app.tcss"
@@ -29,31 +34,54 @@ class GdtutorApp(App[None]):
     ]
 
     def __init__(self, lessons, stepper=None, *, lang: str = "en", ascii_plot: bool = False,
-                 overrides: dict | None = None) -> None:
+                 overrides: dict | None = None, end_on_signals: bool = False) -> None:
         super().__init__()
         self.lessons = list(lessons)
         self.first = stepper
         self.lang = lang
         self.ascii_plot = ascii_plot
         self.overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+        self.end_on_signals = end_on_signals
+        self.signals_seen: list[int] = []   # ending signals that came before the loop ran
 
     def on_mount(self) -> None:
+        if self.end_on_signals:
+            if hand_to_loop(self.end_by_signal) and self.signals_seen:
+                self.end_by_signal(self.signals_seen[0])
+            self.set_interval(CHECK_TERMINAL, self._check_terminal)
         self.push_screen(PickerScreen(self.lessons, self.lang))
         if self.first is not None:
-            self.push_screen(self.lesson_screen(self.first))
+            lesson = self.first.lesson
+            # a lesson opened from a file is watched for edits; a built-in one (order > 0) is not
+            watch = SourceWatch(lesson.source) if lesson.source and not lesson.order else None
+            self.push_screen(self.lesson_screen(self.first, watch=watch))
 
-    def lesson_screen(self, stepper):
+    def end_by_signal(self, signum: int) -> None:
+        """SIGTERM, SIGHUP, SIGINT or a hung-up terminal: end as `q` does, so the terminal is
+        given back as it was, with the status a shell reports for the signal."""
+        self.exit(return_code=status_for(signum))
+
+    def _check_terminal(self) -> None:
+        if terminal_gone():
+            self.end_by_signal(HANGUP)
+
+    def lesson_screen(self, stepper, **options):
         kind = GraphScreen if stepper.lesson.kind == "graph" else DescentScreen
-        return kind(stepper, lang=self.lang, ascii_plot=self.ascii_plot)
+        return kind(stepper, lang=self.lang, ascii_plot=self.ascii_plot, **options)
 
-    def open_lesson(self, lesson) -> None:
-        """Open a lesson from the picker, with the command line's overrides applied."""
+    def stepper_for(self, lesson):
+        """A stepper over `lesson` with the command line's overrides applied (GdtutorError if
+        the lesson cannot take them)."""
         from ..lesson import with_overrides
         from ..stepper import Stepper
         overrides = {k: v for k, v in self.overrides.items()
                      if lesson.kind == "descent" or k not in DESCENT_ONLY}
+        return Stepper(with_overrides(lesson, **overrides))
+
+    def open_lesson(self, lesson) -> None:
+        """Open a lesson from the picker, with the command line's overrides applied."""
         try:
-            stepper = Stepper(with_overrides(lesson, **overrides))
+            stepper = self.stepper_for(lesson)
         except GdtutorError as error:
             self.notify(str(error), severity="error", timeout=8)
             return
@@ -79,14 +107,39 @@ class GdtutorApp(App[None]):
         self.push_screen(HelpScreen(bindings, f"keys: {title}"))
 
 
+def terminal_refusal(environ=None, stdin=None, screen=None) -> str | None:
+    """Why this terminal cannot show the tutor (None when it can). Textual reads keys from
+    stdin and draws on stderr, with cursor moves that a dumb terminal prints as junk."""
+    environ = os.environ if environ is None else environ
+    stdin = sys.__stdin__ if stdin is None else stdin
+    screen = sys.__stderr__ if screen is None else screen
+    if environ.get("TERM") == "dumb":
+        return ("this terminal (TERM=dumb) cannot show the tutor; use a terminal such as "
+                "xterm-256color, or 'gdtutor replay LESSON'")
+    for stream, what in ((stdin, "input"), (screen, "output (stderr)")):
+        if stream is None or not stream.isatty():
+            return (f"the tutor needs a terminal, and its {what} is not one; "
+                    "for a transcript use 'gdtutor replay LESSON'")
+    return None
+
+
 def run(lesson=None, *, lang: str = "en", ascii_plot: bool = False, mouse: bool | None = None,
         overrides: dict | None = None) -> int:
     """Start the TUI on the picker, or on `lesson` (already checked and overridden by the CLI)."""
     from ..lesson import builtin
     from ..stepper import Stepper
-    stepper = Stepper(lesson) if lesson is not None else None   # a bad lesson fails before drawing
+    from .pending import PendingStepper, needs_loading
+    refusal = terminal_refusal()
+    if refusal:
+        raise GdtutorError(refusal)
+    if lesson is not None and needs_loading(lesson):
+        stepper = PendingStepper(lesson)     # torch loads after the first frame
+    else:
+        stepper = Stepper(lesson) if lesson is not None else None   # a bad lesson fails before drawing
     if mouse is None:
         mouse = not os.environ.get("SSH_CONNECTION")
-    app = GdtutorApp(builtin(), stepper, lang=lang, ascii_plot=ascii_plot, overrides=overrides)
-    app.run(mouse=mouse)
+    app = GdtutorApp(builtin(), stepper, lang=lang, ascii_plot=ascii_plot, overrides=overrides,
+                     end_on_signals=True)
+    with caught_until_running(app.signals_seen):
+        app.run(mouse=mouse)
     return app.return_code or 0

@@ -1,6 +1,7 @@
 """The descent screen: one key is one iteration, and every number of it is on screen."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -14,6 +15,7 @@ from .graph_view import GraphView
 from .history import History
 from .lesson_screen import LessonScreen, guarded
 from .loss_plot import LossPlot
+from .notice import Notice
 from .pane import Pane
 from .parabola import Parabola
 from .status import Status, StatusLine
@@ -67,6 +69,7 @@ class DescentScreen(LessonScreen):
         s = self.stepper
         steps = StepsPanel(self.numbers, s.weight_names, self.lesson.grad_scale, id="steps")
         yield Status(id="status")
+        yield Notice(id="notice")
         if not self.one_weight:
             yield steps      # a table of weights needs the full width
         with Horizontal(id="body"):
@@ -92,6 +95,10 @@ class DescentScreen(LessonScreen):
     def on_mount(self) -> None:
         s = self.stepper
         self.set_class(not self.one_weight, "-vector")
+        if self.waiting_for_torch():
+            self.query_one(ViewBar).show(self.view)
+            self.refresh_status()
+            return
         if self.one_weight and s.k == 0 and s.computed == 0:
             s.goto(min(s.iterations, LOOKAHEAD))
             s.goto(0)
@@ -138,10 +145,18 @@ class DescentScreen(LessonScreen):
     def scroll_target(self, direction: str):
         return self.query_one(f"#{self.view}")
 
+    def kept(self) -> dict:
+        return {**super().kept(), "view": self.view, "log_scale": self.log_scale}
+
+    def restore(self, kept: dict) -> None:
+        if kept.get("kind") == "descent":
+            self.view = kept.get("view", self.view)
+            self.log_scale = kept.get("log_scale", self.log_scale)
+        super().restore(kept)
+
     def refresh_status(self) -> None:
-        p = self.position
-        if p is None:
-            return
+        s = self.stepper
+        p = self.position or Position(s.k, s.computed, s.lr, s.backend_name, s.diverged_at)
         self.query_one(Status).show(StatusLine(
             title=self.lesson.title.get(self.lang),
             position=f"k = {p.k} of {self.stepper.iterations}",
@@ -190,12 +205,16 @@ class DescentScreen(LessonScreen):
     def last_step(self) -> int:
         return self.stepper.iterations
 
-    LONG_JUMP = 2000   # iterations past what is computed: beyond this, a worker does it
+    AT_ONCE = 0.25   # seconds of stepping done before the screen answers; longer jumps
+                     # go on in a worker, with a progress bar and esc to cancel
 
     def jump(self, target: int) -> None:
         s = self.stepper
-        if target - s.computed <= self.LONG_JUMP:
-            self._landed(target, s.goto(target))
+        deadline = time.perf_counter() + self.AT_ONCE
+        landed = s.goto(target, progress=lambda done, total: None,
+                        cancel=lambda: time.perf_counter() > deadline)
+        if landed >= target or s.diverged_at is not None or s.computed >= s.iterations:
+            self._landed(target, landed)
             return
 
         def run(cancelled) -> int:

@@ -24,19 +24,31 @@ class GotoScreen(ModalScreen[str | None]):
             yield Input(placeholder=f"0–{self.last}", id="goto-input")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value)
+        event.stop()
+        self.close(event.value)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.close(None)
+
+    def close(self, answer: str | None) -> None:
+        # Enter typed twice, fast, submits twice: a second dismiss would pop the screen under
+        # this one (the lesson), and a third the picker
+        if self.is_active:
+            self.dismiss(answer)
 
 
 def parse_target(answer: str, last: int) -> int:
     """The step asked for; ValueError with a one-line reason if it is not one."""
     text = answer.strip().replace("_", "").replace(",", "")
+    if len(text) > 30 and text.lstrip("+-").isdigit():
+        raise ValueError(f"{text[:10]}… is outside 0–{last}")   # int() refuses > 4300 digits
     try:
         target = int(text)
     except ValueError:
-        raise ValueError(f"'{answer.strip()}' is not a whole number") from None
+        shown = answer.strip()
+        if len(shown) > 24:         # a paste of junk is named, not repeated
+            shown = shown[:20] + "…"
+        raise ValueError(f"'{shown}' is not a whole number") from None
     if not 0 <= target <= last:
         raise ValueError(f"{target} is outside 0–{last}")
     return target

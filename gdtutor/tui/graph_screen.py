@@ -8,6 +8,7 @@ from textual.widgets import Footer, Markdown, ProgressBar, Static
 
 from .graph_view import GraphView
 from .lesson_screen import LessonScreen
+from .notice import Notice
 from .pane import Pane
 from .status import Status, StatusLine
 from .too_small import TooSmall
@@ -27,6 +28,7 @@ class GraphScreen(LessonScreen):
 
     def compose(self) -> ComposeResult:
         yield Status(id="status")
+        yield Notice(id="notice")
         with Horizontal(id="body"):
             with Vertical(id="left"):
                 yield Static(id="narration")
@@ -39,6 +41,9 @@ class GraphScreen(LessonScreen):
         yield TooSmall()
 
     def on_mount(self) -> None:
+        if self.waiting_for_torch():
+            self.refresh_status()
+            return
         self.load_nodes()
         self.sync()
 
@@ -103,6 +108,17 @@ class GraphScreen(LessonScreen):
 
     def scroll_target(self, direction: str):
         return self.query_one("#graph" if direction in ("up", "down") else "#lesson")
+
+    def position_index(self) -> int:
+        return self.stage
+
+    def kept(self) -> dict:
+        return {**super().kept(), "stage": self.stage}
+
+    def restore(self, kept: dict) -> None:
+        if kept.get("kind") == "graph":
+            self.stage = min(kept.get("stage", 0), self.stages)
+        super().restore(kept)
 
     def refresh_status(self) -> None:
         self.query_one(Status).show(StatusLine(

@@ -41,4 +41,5 @@ class HelpScreen(ModalScreen[None]):
             yield Static(table, id="help-table")
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        if self.is_active:     # closed once, however fast the keys come
+            self.dismiss(None)

@@ -1,4 +1,5 @@
-"""What every lesson screen shares: stepping keys, play/pause, go-to, backend switch, workers."""
+"""What every lesson screen shares: stepping keys, play/pause, go-to, backend switch, workers,
+and reloading an edited lesson file."""
 from __future__ import annotations
 
 import functools
@@ -14,14 +15,19 @@ from textual.widgets import ProgressBar
 from textual.worker import Worker, WorkerState
 
 from ..errors import GdtutorError
+from ..stepper import Stepper
 from .goto import GotoScreen, parse_target
+from .notice import Notice
+from .rebuild import replay
+from .source import SourceWatch, signature
 from .text import Numbers
 
 SPEEDS = (0.5, 1, 2, 4, 8, 16, 32)   # steps a second when playing
 PLAY = Binding.Group("play", compact=True)
 # actions that read or move the stepper: disabled while a worker owns it
 USES_STEPPER = {"step", "back", "reset", "goto", "play", "backend", "lr_up", "lr_down", "log",
-                "view"}
+                "view", "reload"}
+POLL = 1.0   # seconds between looks at a lesson file for edits
 
 
 def guarded(action: Callable) -> Callable:
@@ -73,7 +79,10 @@ class LessonScreen(Screen):
     ]
     LEAVING = [
         Binding("t", "backend", "backend", tooltip="switch backend, numpy ↔ torch; the next "
-                "steps use it, the history keeps the old"),
+                "steps use it, the history keeps the old (an exact lesson is run again on torch "
+                "in float64, and t again returns to exact fractions)"),
+        Binding("R", "reload", "reload", show=False, tooltip="load the lesson file again, at "
+                "the same step (an edited file also reloads by itself)"),
         Binding("escape", "lessons", "lessons", show=False, tooltip="back to the lesson picker "
                 "(while a long go-to runs: cancel it)"),
     ]
@@ -84,16 +93,23 @@ class LessonScreen(Screen):
     speed = reactive(2, init=False)       # index into SPEEDS
     busy = reactive("", init=False)       # what a worker is doing, or ""
 
-    def __init__(self, stepper, *, lang: str = "en", ascii_plot: bool = False) -> None:
+    def __init__(self, stepper, *, lang: str = "en", ascii_plot: bool = False,
+                 origin=None, watch: SourceWatch | None = None, restore: dict | None = None,
+                 note: str = "") -> None:
         super().__init__()
         self.stepper = stepper
         self.lesson = stepper.lesson
         self.lang = lang
         self.ascii_plot = ascii_plot
         self.numbers = Numbers.of(stepper)
+        self.origin = origin      # the exact lesson this float64 one stands in for (t goes back)
+        self.watch = watch        # the lesson's file, for a lesson opened from one
+        self._restore = restore or {}
+        self._note = note
         self._timer = None
         self._cancel = threading.Event()
         self._after: Callable[[object], None] | None = None
+        self._swap: dict | None = None   # a rebuilt screen waiting for this one to be on top
 
     # -- what a subclass provides --------------------------------------------------------
 
@@ -130,6 +146,54 @@ class LessonScreen(Screen):
 
     def backend_switched(self) -> None:
         """The backend changed: re-read whatever depends on it."""
+
+    def position_index(self) -> int:
+        """Where the student is: the step k, or a graph lesson's stage."""
+        return self.stepper.k
+
+    def kept(self) -> dict:
+        """What the student chose on this screen, carried to a rebuilt one of the same kind."""
+        return {"kind": self.lesson.kind, "speed": self.speed, "playing": self.playing}
+
+    def restore(self, kept: dict) -> None:
+        if "speed" in kept:
+            self.speed = kept["speed"]
+        if kept.get("playing"):
+            self.playing = True
+
+    # -- mounting ------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        # runs after the subclass's on_mount has shown the stepper's state
+        self.query_one(Notice).show(self._note)
+        self.restore(self._restore)
+        if self.watch is not None:
+            self.set_interval(POLL, self._poll)
+
+    def waiting_for_torch(self) -> bool:
+        """True while the lesson's stepper is still a PendingStepper: the screen is drawn
+        without numbers, torch is imported in a worker once it is on screen, and then
+        on_mount runs again with the real stepper."""
+        if not getattr(self.stepper, "pending", False):
+            return False
+        pending = self.stepper
+
+        def load(cancelled):
+            try:
+                return pending.load()
+            except Exception as error:     # shown, then back to the lessons
+                return error
+
+        def loaded(result) -> None:
+            if isinstance(result, Exception):
+                self.report(result)
+                self.action_lessons()
+                return
+            self.stepper = result
+            self.on_mount()
+
+        self.call_after_refresh(self.in_background, load, "loading torch…", loaded)
+        return True
 
     # -- reporting -------------------------------------------------------------------------
 
@@ -261,10 +325,8 @@ class LessonScreen(Screen):
 
     def action_backend(self) -> None:
         target = "torch" if self.stepper.backend_name == "numpy" else "numpy"
-        if target == "torch" and self.stepper.dtype == "exact":
-            self.notify("exact fractions run on numpy only; to compare numpy and torch, start "
-                        f"with --dtype float64 (gdtutor {self.lesson.id} --dtype float64)",
-                        severity="warning", timeout=8)
+        if self.origin is not None or (target == "torch" and self.stepper.dtype == "exact"):
+            self._change_arithmetic()
             return
 
         def switch(cancelled) -> str:
@@ -278,6 +340,111 @@ class LessonScreen(Screen):
 
         self.in_background(switch, f"switching to {target}…", done)
 
+    @guarded
+    def _change_arithmetic(self) -> None:
+        """Exact fractions have no torch: the lesson runs again on torch in float64, with the
+        same α changes to the same step; from there, t runs it again in exact fractions."""
+        from ..lesson import with_overrides
+        if self.origin is not None:
+            lesson, origin = self.origin, None
+        else:
+            lesson, origin = with_overrides(self.lesson, backend="torch", dtype="float64"), \
+                self.lesson
+        changes, k, kept = self.stepper.lr_changes(), self.stepper.k, self.kept()
+        descent = lesson.kind == "descent"
+        before = value_text(self.stepper, self.numbers)
+
+        def rebuild(cancelled) -> Stepper:
+            stepper = Stepper(lesson)
+            if descent:
+                replay(stepper, changes, k, self.post_progress, cancelled)
+            return stepper
+
+        def done(stepper: Stepper) -> None:
+            if descent and stepper.k < k:
+                self.notify(f"stopped at step {stepper.k}", severity="warning", timeout=6)
+            after = value_text(stepper, Numbers.of(stepper))
+            if origin is not None:
+                self.swap(stepper, origin=origin, kept=kept, note="torch has no exact "
+                          f"fractions: float64 from here; {before} = {after}")
+            else:
+                self.swap(stepper, kept=kept, told=f"numpy · exact again: {before} = {after}")
+
+        target = "torch (float64)" if origin is not None else "numpy (exact)"
+        self.in_background(rebuild, f"switching to {target}…", done, total=k or None)
+
+    # -- a lesson file edited under the running lesson ----------------------------------------
+
+    def action_reload(self) -> None:
+        if self.watch is None:
+            self.notify("a built-in lesson is not reloaded; open a lesson file by its path "
+                        "(gdtutor FILE.yaml) to edit it while it runs", timeout=6)
+            return
+        self.reload()
+
+    def _poll(self) -> None:
+        if self.busy or self._swap is not None or self.app.screen is not self:
+            return     # looked at again on the next poll
+        if self.watch.changed() is not None:
+            self.reload()
+
+    def reload(self) -> None:
+        """Read the lesson file again: a good edit replaces the lesson at the same step; a
+        bad one is shown as its one-line error while the last good version runs on."""
+        watch, app, kept = self.watch, self.app, self.kept()
+        position, kind = self.position_index(), self.lesson.kind
+        # this version is taken in whatever comes of it: a bad one is not read again each poll
+        seen = watch.seen = signature(watch.path)
+
+        def load_again(cancelled):
+            from ..lesson import load
+            try:
+                stepper = app.stepper_for(load(watch.path))
+            except GdtutorError as error:
+                return error
+            if stepper.lesson.kind == kind == "descent":
+                stepper.goto(position, self.post_progress, cancelled)
+            return stepper
+
+        def done(got) -> None:
+            if isinstance(got, GdtutorError):
+                if signature(watch.path) != seen:
+                    return         # still being written: the next poll reads it again
+                self.query_one(Notice).show(f"{got} (the last good version runs on)",
+                                            error=True)
+                self.notify(str(got), severity="error", timeout=8)
+                return
+            where = f": k = {got.k}" if got.lesson.kind == "descent" else ""
+            self.swap(got, watch=SourceWatch(watch.path, seen), kept=kept,
+                      told=f"reloaded {watch.path.name}{where}")
+
+        self.in_background(load_again, f"reloading {watch.path.name}…", done)
+
+    # -- a rebuilt lesson takes this screen's place -------------------------------------------
+
+    def swap(self, stepper: Stepper, *, origin=None, watch: SourceWatch | None = None,
+             kept: dict | None = None, note: str = "", told: str = "") -> None:
+        """Replace this screen by one over `stepper` (as soon as this one is on top); `note`
+        stays on the new screen's notice line, `told` is said once."""
+        self._swap = dict(stepper=stepper, origin=origin, watch=watch or self.watch,
+                          kept=kept or {}, note=note, told=told)
+        if self.app.screen is self:
+            self._do_swap()
+
+    def on_screen_resume(self) -> None:
+        if self._swap is not None:
+            self._do_swap()
+
+    def _do_swap(self) -> None:
+        swap, self._swap = self._swap, None
+        screen = self.app.lesson_screen(swap["stepper"], origin=swap["origin"],
+                                        watch=swap["watch"], restore=swap["kept"],
+                                        note=swap["note"])
+        if swap["told"]:
+            self.notify(swap["told"], timeout=6)
+        self.playing = False
+        self.app.switch_screen(screen)
+
     def action_lessons(self) -> None:
         if self.busy:
             self._cancel.set()
@@ -289,3 +456,11 @@ class LessonScreen(Screen):
 
     def on_unmount(self) -> None:
         self._cancel.set()
+
+
+def value_text(stepper: Stepper, numbers: Numbers) -> str:
+    """w_k of a descent lesson, or the value of a graph lesson's output, as the screen writes it."""
+    if stepper.lesson.kind == "descent":
+        return numbers.weights(stepper.weights_at(stepper.k))
+    nodes = stepper.nodes()
+    return numbers.array(nodes[-1].value) if nodes else "–"

@@ -6,7 +6,8 @@ from rich.text import Text
 from textual_plotext import PlotextPlot
 
 MIN_WIDTH, MIN_HEIGHT = 16, 5
-MAX_POINTS = 2000   # longer series are thinned for drawing only; the history keeps every step
+MAX_POINTS = 500    # longer series are thinned for drawing only (a plot is at most a few
+                    # hundred braille dots wide); the history keeps every step
 LINEAR_LIMIT = 1e300   # plotext cannot lay out a linear axis near the float64 maximum
 TICKS = 5
 
