@@ -12,6 +12,28 @@ from .expr import Expr, render
 from .model import Lesson
 
 
+def checked_matmul(a, b):
+    """`a @ b` for vectors and matrices, with the language's own words when shapes are wrong."""
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError("@ needs arrays on both sides, not a scalar")
+    if a.ndim > 2 or b.ndim > 2:
+        raise ValueError("@ works on vectors and matrices only")
+    return a @ b
+
+
+# The operators mean the same on numpy arrays, torch tensors and plain numbers.
+ARITHMETIC = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "pow": lambda a, b: a ** b,
+    "matmul": checked_matmul,
+    "neg": lambda a: -a,
+    "T": lambda a: a.T,
+}
+
+
 @dataclass(frozen=True)
 class Node:
     """One node of the computation graph, as evaluated at some weights."""

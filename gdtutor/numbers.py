@@ -48,6 +48,10 @@ def as_float64(values) -> np.ndarray:
     return np.array([to_float(v) for v in arr.reshape(-1)], dtype=np.float64).reshape(arr.shape)
 
 
+def _non_finite(v: float) -> str:
+    return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+
+
 def fmt(x, dtype: str) -> str:
     """One number as a person reads it: `15/8` in exact mode, `1.0371538` in float32."""
     if isinstance(x, np.ndarray):
@@ -55,10 +59,8 @@ def fmt(x, dtype: str) -> str:
     if dtype == "exact":
         return exact_text(x)
     v = to_float(x)
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
+    if not math.isfinite(v):
+        return _non_finite(v)
     text = str(np.float32(v)) if dtype == "float32" else repr(v)
     return text[:-2] if text.endswith(".0") else text
 
@@ -79,10 +81,8 @@ def to_json(x, dtype: str):
     if dtype == "exact":
         return exact_text(x)
     v = to_float(x)
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
+    if not math.isfinite(v):
+        return _non_finite(v)
     return float(str(np.float32(v))) if dtype == "float32" else v
 
 

@@ -7,7 +7,7 @@ from functools import partial
 
 import numpy as np
 
-from .backend import Backend, Node
+from .backend import ARITHMETIC, Backend, Node
 from .errors import ExprError
 from .model import Lesson
 from .numbers import as_array
@@ -25,29 +25,14 @@ def _sigmoid(a):
     return 1 / (1 + np.exp(-a))
 
 
-def _matmul(a, b):
-    if a.ndim == 0 or b.ndim == 0:
-        raise ValueError("@ needs arrays on both sides, not a scalar")
-    if a.ndim > 2 or b.ndim > 2:
-        raise ValueError("@ works on vectors and matrices only")
-    return a @ b
-
-
 FORWARD = {
-    "add": lambda a, b: a + b,
-    "sub": lambda a, b: a - b,
-    "mul": lambda a, b: a * b,
-    "div": lambda a, b: a / b,
-    "pow": lambda a, b: a ** b,
-    "matmul": _matmul,
-    "neg": lambda a: -a,
+    **ARITHMETIC,
     "sum": lambda a: np.sum(a),
     "mean": lambda a: np.sum(a) / a.size,
     "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs,
     "sin": np.sin, "cos": np.cos, "tanh": np.tanh,
     "sigmoid": _sigmoid,
     "relu": lambda a: np.where(a > 0, a, a * 0),
-    "T": lambda a: a.T,
 }
 
 

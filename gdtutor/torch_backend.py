@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .backend import Backend, Node
+from .backend import ARITHMETIC, Backend, Node
 from .errors import ExprError
 from .model import Lesson
 
@@ -41,31 +41,12 @@ def _engine_grad():
 _grad = _engine_grad()
 
 
-def _matmul(a, b):
-    if a.dim() == 0 or b.dim() == 0:
-        raise ValueError("@ needs arrays on both sides, not a scalar")
-    if a.dim() > 2 or b.dim() > 2:
-        raise ValueError("@ works on vectors and matrices only")
-    return a @ b
-
-
-def _relu(a):
-    return torch.relu(a) if isinstance(a, torch.Tensor) else max(a, 0)
-
-
 FORWARD = {
-    "add": lambda a, b: a + b,
-    "sub": lambda a, b: a - b,
-    "mul": lambda a, b: a * b,
-    "div": lambda a, b: a / b,
-    "pow": lambda a, b: a ** b,
-    "matmul": _matmul,
-    "neg": lambda a: -a,
+    **ARITHMETIC,
     "sum": torch.sum, "mean": torch.mean,
     "exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "abs": torch.abs,
     "sin": torch.sin, "cos": torch.cos, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
     "relu": torch.relu,
-    "T": lambda a: a.T,
 }
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
