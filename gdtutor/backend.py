@@ -139,6 +139,22 @@ class Backend(ABC):
     def loss_and_grad(self, w):
         """The output at flat weights w, and ∂output/∂w flat: the hot path of stepping."""
 
+    def _fold(self, data, const) -> dict:
+        """Every node with no parameter under it, computed once: it is the same at every step.
+        `data` converts a lesson constant (X, y, m), `const` a literal of the expression."""
+        constants = dict(self.lesson.constants)
+        fixed: dict = {}
+        for i, s in enumerate(self.plan):
+            if s.needs_grad:
+                continue
+            if s.op == "data":
+                fixed[i] = data(constants[s.name])
+            elif s.op == "const":
+                fixed[i] = const(s.value)
+            else:
+                fixed[i] = self._apply(s, [fixed[a] for a in s.args])
+        return fixed
+
     def hot(self):
         """The fastest loss-and-gradient function, for stepping; the caller sets errstate."""
         return self.loss_and_grad

@@ -121,19 +121,8 @@ class NumpyBackend(Backend):
         super().__init__(lesson, dtype)
         self.exact = dtype == "exact"
         self.np_dtype = None if self.exact else np.dtype(dtype)
-        constants = dict(lesson.constants)
-        # Nodes with no parameter under them are the same at every step.
-        self.fixed: dict[int, np.ndarray] = {}
         with np.errstate(all="ignore"):   # an overflow here is an inf, not a warning on stderr
-            for i, s in enumerate(self.plan):
-                if s.needs_grad:
-                    continue
-                if s.op == "data":
-                    self.fixed[i] = self.convert(constants[s.name])
-                elif s.op == "const":
-                    self.fixed[i] = self.convert(s.value)
-                else:
-                    self.fixed[i] = self._apply(s, [self.fixed[a] for a in s.args])
+            self.fixed: dict[int, np.ndarray] = self._fold(self.convert, self.convert)
         self.order = [i for i, s in enumerate(self.plan) if s.needs_grad and s.op != "param"]
         self._template = [self.fixed.get(i) for i in range(len(self.plan))]
         index = {s.name: i for i, s in enumerate(self.plan) if s.op == "param"}

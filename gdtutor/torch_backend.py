@@ -69,19 +69,9 @@ class TorchBackend(Backend):
             raise ExprError("exact arithmetic runs on the numpy backend only")
         self.torch_dtype = DTYPES[dtype]
         self.np_dtype = np.dtype(dtype)
-        constants = dict(lesson.constants)
-        self.fixed: dict[int, torch.Tensor] = {}
-        for i, s in enumerate(self.plan):
-            if s.needs_grad:
-                continue
-            if s.op == "data":
-                self.fixed[i] = self._tensor(constants[s.name])
-            elif s.op == "const":
-                # a plain number, as in the document's `x ** 2` (torch names it PowBackward0)
-                v = s.value
-                self.fixed[i] = int(v) if v.denominator == 1 else float(v)
-            else:
-                self.fixed[i] = self._apply(s, [self.fixed[a] for a in s.args])
+        # a literal stays a plain number, as in the document's `x ** 2` (torch: PowBackward0)
+        self.fixed: dict = self._fold(
+            self._tensor, lambda v: int(v) if v.denominator == 1 else float(v))
         index = {s.name: i for i, s in enumerate(self.plan) if s.op == "param"}
         self._param_slots = [(index.get(name, -1), off, size, shape)
                              for name, shape, off, size in self.layout]
