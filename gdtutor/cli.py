@@ -139,6 +139,9 @@ def cmd_tui(args) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Lessons multiply matrices of a few rows: one BLAS thread is all they use, and starting
+    # OpenBLAS's pool (whose threads spin while idle) costs numpy's import tens of ms.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in COMMANDS else "tui"
     rest = argv[1:] if command != "tui" else argv

@@ -166,9 +166,9 @@ class _Reader:
             self.fail("the file is empty")
         return text
 
-    def compose(self, text: str) -> _Node:
+    def compose(self, text: str, loader=None) -> _Node:
         try:
-            root = yaml.compose(text, Loader=_Loader)
+            root = yaml.compose(text, Loader=loader or _Loader)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             what = exc.problem or exc.context or "invalid YAML"
@@ -625,15 +625,20 @@ def _probe(lesson: Lesson, label: str, dtype: str | None = None, field: str | No
                            field=field) from None
 
 
-def _read(path: Path, label: str) -> tuple[_Reader, _Node]:
+# The lesson files shipped with gdtutor are parsed by libyaml when PyYAML has it (the same
+# nodes, ten times faster); a student's file always goes through the guarded _Loader.
+_BUILTIN_LOADER = getattr(yaml, "CSafeLoader", None) or _Loader
+
+
+def _read(path: Path, label: str, loader=None) -> tuple[_Reader, _Node]:
     reader = _Reader(label)
-    return reader, reader.compose(reader.read_text(path))
+    return reader, reader.compose(reader.read_text(path), loader)
 
 
-def load(path: str | Path) -> Lesson:
+def load(path: str | Path, *, _loader=None) -> Lesson:
     """Read and validate one lesson file; raise GdtutorError (file, line, field) on any problem."""
     label = str(path)
-    reader, root = _read(Path(path), label)
+    reader, root = _read(Path(path), label, _loader)
     lesson = reader.lesson(root, Path(path))
     _probe(lesson, label)
     return lesson
@@ -646,10 +651,11 @@ def lessons_dir() -> Path:
 
 
 @functools.cache
-def _builtin() -> tuple[Lesson, ...]:
-    folder = lessons_dir()
+def _index(folder: Path) -> tuple[str, ...]:
+    """The lesson files lessons/index.yaml lists, in order, checked against the folder: every
+    file listed once and present, every file present listed. Reading it loads no lesson."""
     index = folder / "index.yaml"
-    reader, root = _read(index, str(index))
+    reader, root = _read(index, str(index), _BUILTIN_LOADER)
     listed = reader.mapping(root, "", ("lessons",), ("lessons",))["lessons"]
     names: list[str] = []
     for field, node in reader.items(listed, "lessons"):
@@ -666,14 +672,24 @@ def _builtin() -> tuple[Lesson, ...]:
     unlisted = [name for name in on_disk if name not in names]
     if unlisted:
         reader.fail(f"'{unlisted[0]}' is in {folder} but not listed", listed.line, "lessons")
-    lessons = []
-    for order, name in enumerate(names, start=1):
-        lesson = load(folder / name)
-        if lesson.id != Path(name).stem:
-            raise GdtutorError(f"id '{lesson.id}' must match the file name '{name}'",
-                               file=str(folder / name), line=lesson.line_of("id"), field="id")
-        lessons.append(dataclasses.replace(lesson, order=order))
-    return tuple(lessons)
+    return tuple(names)
+
+
+@functools.cache
+def _builtin_lesson(folder: Path, name: str, order: int) -> Lesson:
+    """One built-in lesson, numbered by its place in the index (loaded once, then shared)."""
+    lesson = load(folder / name, _loader=_BUILTIN_LOADER)
+    if lesson.id != Path(name).stem:
+        raise GdtutorError(f"id '{lesson.id}' must match the file name '{name}'",
+                           file=str(folder / name), line=lesson.line_of("id"), field="id")
+    return dataclasses.replace(lesson, order=order)
+
+
+@functools.cache
+def _builtin() -> tuple[Lesson, ...]:
+    folder = lessons_dir()
+    return tuple(_builtin_lesson(folder, name, order)
+                 for order, name in enumerate(_index(folder), start=1))
 
 
 def builtin() -> list[Lesson]:
@@ -682,13 +698,19 @@ def builtin() -> list[Lesson]:
 
 
 def resolve(arg: str) -> Lesson:
-    """A built-in lesson by id, or a lesson file by its .yaml/.yml path."""
+    """A built-in lesson by id, or a lesson file by its .yaml/.yml path.
+
+    A built-in id reads the index and that one lesson, not the others (the same Lesson object
+    as builtin() gives)."""
     if arg.lower().endswith((".yaml", ".yml")):
         return load(arg)
-    by_id = {lesson.id: lesson for lesson in builtin()}
-    if arg in by_id:
-        return by_id[arg]
-    raise GdtutorError(f"unknown lesson '{arg}'{_suggest(arg, by_id)}: not a built-in id "
+    folder = lessons_dir()
+    names = _index(folder)
+    ids = [Path(name).stem for name in names]   # a lesson's id is its file's name
+    if arg in ids:
+        order = ids.index(arg) + 1
+        return _builtin_lesson(folder, names[order - 1], order)
+    raise GdtutorError(f"unknown lesson '{arg}'{_suggest(arg, ids)}: not a built-in id "
                        "or a .yaml file (try 'gdtutor list')")
 
 

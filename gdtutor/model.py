@@ -1,7 +1,7 @@
 """Typed, immutable lessons: what the loader builds and everything downstream reads."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 

@@ -39,6 +39,100 @@ def _engine_grad():
 
 
 _grad = _engine_grad()
+_is_grad_enabled = torch.is_grad_enabled
+_set_grad_enabled = torch._C._set_grad_enabled
+
+
+class _Chain:
+    """∂out/∂leaf by calling the backward nodes of the graph torch's autograd recorded, one
+    after the other, where that graph is a chain.
+
+    A chain is a graph in which every backward node sends its gradient along exactly one edge,
+    and the last edge ends at the leaf's AccumulateGrad. There the engine has nothing to
+    schedule and nothing to add up: it would call the same nodes in the same order, each on
+    its one input, with grad mode off, and hand the leaf's input back. What the engine costs
+    on top of the nodes (a graph task, a dependency count, a ready queue, the thread-local
+    state put in place around every node, a check of every output) is, for the few small
+    tensors of a lesson, more than the nodes cost themselves.
+
+    The engine also checks each gradient against the shape and dtype its next node expects,
+    reducing a broadcast gradient (`sum_to`) or casting it. `probe` walks the first step's graph
+    with that check and keeps the chain only if the check lets every gradient through unchanged
+    and the walk's gradient equals the engine's bit for bit; it records each node's type, the
+    edge taken and the gradient's shape. Every later walk compares each node and gradient with
+    that record; at the first difference, the engine takes the whole backward pass of that
+    step (the nodes called so far have freed nothing). The nodes compute every number; the
+    walk only hands each gradient on to the next node.
+    """
+
+    def __init__(self, links) -> None:
+        self.links = links      # (node type, edge index or -1, the other edges, grad shape)
+
+    @classmethod
+    def probe(cls, out, leaf, seed):
+        """(the chain of out's graph or None where the engine is needed, the engine's gradient)."""
+        links = [] if not torch.is_anomaly_enabled() else None
+        fn, g = out.grad_fn, seed
+        grad_mode = _is_grad_enabled()
+        _set_grad_enabled(False)
+        try:
+            while links is not None and fn is not None and fn.next_functions:
+                edges = fn.next_functions
+                live = [j for j, (f, _) in enumerate(edges) if f is not None]
+                if len(live) != 1 or edges[live[0]][1] != 0 or len(fn._input_metadata) != 1:
+                    links = None
+                    break
+                j = live[0] if len(edges) > 1 else -1
+                res = fn(g)
+                g = res if j < 0 else res[j] if isinstance(res, tuple) else None
+                nxt = edges[max(j, 0)][0]
+                meta = nxt._input_metadata[0]
+                if (not isinstance(g, torch.Tensor) or list(g.shape) != list(meta.shape)
+                        or g.dtype != meta.dtype or g.device != meta.device or g.is_sparse
+                        or meta.is_nested_tensor):
+                    links = None
+                    break
+                others = tuple(i for i in range(len(edges)) if i != max(j, 0))
+                links.append((type(fn), j, others, g.shape))
+                fn = nxt
+        finally:
+            _set_grad_enabled(grad_mode)
+        chain = None
+        if links and getattr(fn, "variable", None) is leaf and not fn.next_functions:
+            chain = cls(tuple(links))
+            walked = chain(out, leaf, seed)      # before the engine, which frees the graph
+        engine = _grad(out, leaf, seed)
+        if chain is not None and (walked is None or engine is None or not torch.allclose(
+                walked, engine, rtol=0, atol=0, equal_nan=True)):
+            chain = None
+        return chain, engine
+
+    def __call__(self, out, leaf, seed):
+        """The gradient, or None where this graph is not the recorded chain."""
+        fn, g = out.grad_fn, seed
+        grad_mode = _is_grad_enabled()
+        _set_grad_enabled(False)
+        try:
+            for kind, j, others, shape in self.links:
+                if type(fn) is not kind:
+                    return None
+                edges = fn.next_functions
+                if j < 0:
+                    g = fn(g)
+                    fn, nr = edges[0]
+                else:
+                    for i in others:
+                        if edges[i][0] is not None:
+                            return None
+                    g = fn(g)[j]
+                    fn, nr = edges[j]
+                if nr or g is None or g.shape != shape:
+                    return None
+        finally:
+            _set_grad_enabled(grad_mode)
+        if fn is None or fn.next_functions or getattr(fn, "variable", None) is not leaf:
+            return None
+        return g
 
 
 FORWARD = {
@@ -62,6 +156,7 @@ class TorchBackend(Backend):
     """Forward in plan order with torch ops; backward by torch.autograd."""
 
     name = "torch"
+    walk_chains = True      # False: the autograd engine takes every backward pass (see _Chain)
 
     def __init__(self, lesson: Lesson, dtype: str) -> None:
         super().__init__(lesson, dtype)
@@ -79,6 +174,7 @@ class TorchBackend(Backend):
         self._fwd_ops = [(i, FORWARD[self.plan[i].op], self.plan[i].args) for i in self.order]
         self._template = [self.fixed.get(i) for i in range(len(self.plan))]
         self._hot = None
+        self._chain: list = []
 
     def _tensor(self, value) -> torch.Tensor:
         arr = np.array(value, dtype=object).astype(np.float64)
@@ -140,7 +236,22 @@ class TorchBackend(Backend):
         size = sum(s for *_, s in self.layout)
         slots = [(i, off, n, shape) for i, off, n, shape in self._param_slots if i >= 0]
         whole = [i for i, off, n, shape in slots if off == 0 and n == size and shape == (size,)]
-        grad = _grad
+        engine = _grad
+        # [the _Chain of this plan's graph, or None: the engine takes every backward pass],
+        # once the first step has probed the graph
+        chain = self._chain = [] if self.walk_chains else [None]
+
+        def grad(out, leaf, seed):
+            if chain:
+                if chain[0] is not None:
+                    g = chain[0](out, leaf, seed)
+                    if g is not None:
+                        return g
+                return engine(out, leaf, seed)
+            found, g = _Chain.probe(out, leaf, seed)
+            chain.append(found)
+            return g
+
         one = torch.ones((), dtype=self.torch_dtype)
         # A loss that ends in a division by a constant (SSE / 2m): the division's backward
         # would only turn the seed 1 into 1 / 2m, so the seed is 1 / 2m, computed by the same

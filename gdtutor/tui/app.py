@@ -1,6 +1,7 @@
 """The Textual app: the picker and lesson screens, app-wide keys, and `run` for the CLI."""
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -9,9 +10,6 @@ from textual.app import App
 from textual.binding import Binding
 
 from ..errors import GdtutorError
-from .descent import DescentScreen
-from .graph_screen import GraphScreen
-from .help import HelpScreen
 from .output import WritesChangesOnly
 from .picker import PickerScreen
 from .signals import (CHECK_TERMINAL, HANGUP, caught_until_running, hand_to_loop, status_for,
@@ -35,8 +33,10 @@ class GdtutorApp(WritesChangesOnly, App[None]):
 
     def __init__(self, lessons, stepper=None, *, lang: str = "en", ascii_plot: bool = False,
                  overrides: dict | None = None, end_on_signals: bool = False) -> None:
+        """`lessons`: the picker's list, or a function giving it (read when the picker is
+        first shown; a lesson opened at start does not wait for the others to load)."""
         super().__init__()
-        self.lessons = list(lessons)
+        self.lessons = lessons if callable(lessons) else list(lessons)
         self.first = stepper
         self.lang = lang
         self.ascii_plot = ascii_plot
@@ -49,6 +49,11 @@ class GdtutorApp(WritesChangesOnly, App[None]):
             if hand_to_loop(self.end_by_signal) and self.signals_seen:
                 self.end_by_signal(self.signals_seen[0])
             self.set_interval(CHECK_TERMINAL, self._check_terminal)
+        # what start-up made lives as long as the app: moved out of the collector's sight once
+        # the first frame is out, a full collection no longer walks it (a pause of 20-100 ms
+        # in the middle of a step, every few dozen steps)
+        self.call_after_refresh(gc.freeze)
+        # under a lesson opened at start, the picker is built when esc first shows it
         self.push_screen(PickerScreen(self.lessons, self.lang))
         if self.first is not None:
             lesson = self.first.lesson
@@ -66,7 +71,10 @@ class GdtutorApp(WritesChangesOnly, App[None]):
             self.end_by_signal(HANGUP)
 
     def lesson_screen(self, stepper, **options):
-        kind = GraphScreen if stepper.lesson.kind == "graph" else DescentScreen
+        if stepper.lesson.kind == "graph":
+            from .graph_screen import GraphScreen as kind
+        else:
+            from .descent import DescentScreen as kind
         return kind(stepper, lang=self.lang, ascii_plot=self.ascii_plot, **options)
 
     def stepper_for(self, lesson):
@@ -93,6 +101,7 @@ class GdtutorApp(WritesChangesOnly, App[None]):
             widget.refresh()
 
     def action_help(self) -> None:
+        from .help import HelpScreen
         if isinstance(self.screen, HelpScreen):
             return
         screen = self.screen
@@ -125,7 +134,10 @@ def terminal_refusal(environ=None, stdin=None, screen=None) -> str | None:
 
 def run(lesson=None, *, lang: str = "en", ascii_plot: bool = False, mouse: bool | None = None,
         overrides: dict | None = None) -> int:
-    """Start the TUI on the picker, or on `lesson` (already checked and overridden by the CLI)."""
+    """Start the TUI on the picker, or on `lesson` (already checked and overridden by the CLI).
+
+    The picker shown at start reads the built-in lessons first (a broken one is the usual
+    one-line error); under a lesson, it reads them when esc first shows it."""
     from ..lesson import builtin
     from ..stepper import Stepper
     from .pending import PendingStepper, needs_loading
@@ -138,8 +150,8 @@ def run(lesson=None, *, lang: str = "en", ascii_plot: bool = False, mouse: bool 
         stepper = Stepper(lesson) if lesson is not None else None   # a bad lesson fails before drawing
     if mouse is None:
         mouse = not os.environ.get("SSH_CONNECTION")
-    app = GdtutorApp(builtin(), stepper, lang=lang, ascii_plot=ascii_plot, overrides=overrides,
-                     end_on_signals=True)
+    app = GdtutorApp(builtin() if lesson is None else builtin, stepper, lang=lang,
+                     ascii_plot=ascii_plot, overrides=overrides, end_on_signals=True)
     with caught_until_running(app.signals_seen):
         app.run(mouse=mouse)
     return app.return_code or 0

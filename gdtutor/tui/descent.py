@@ -8,11 +8,12 @@ from fractions import Fraction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.reactive import reactive
-from textual.widgets import ContentSwitcher, Footer, Markdown, ProgressBar
+from textual.reactive import var
+from textual.widgets import ContentSwitcher
 
+from .footer import KeysFooter
 from .graph_view import GraphView
-from .history import History
+from .lazy import LateProgressBar, LazyViews, history_table, lesson_text
 from .lesson_screen import LessonScreen, guarded
 from .loss_plot import LossPlot
 from .notice import Notice
@@ -56,9 +57,9 @@ class DescentScreen(LessonScreen):
         *LessonScreen.SCROLLING,
     ]
 
-    position: reactive[Position | None] = reactive(None, init=False)
-    log_scale = reactive(False, init=False)
-    view = reactive("graph", init=False)
+    position: var[Position | None] = var(None, init=False)
+    log_scale = var(False, init=False)
+    view = var("graph", init=False)
 
     def __init__(self, stepper, **kwargs) -> None:
         super().__init__(stepper, **kwargs)
@@ -67,7 +68,13 @@ class DescentScreen(LessonScreen):
 
     def compose(self) -> ComposeResult:
         s = self.stepper
+        self.lazy_views = LazyViews({
+            "history": lambda: history_table(self.numbers),
+            "lesson": lambda: lesson_text(self.lesson.text.get(self.lang)),
+        })
         steps = StepsPanel(self.numbers, s.weight_names, self.lesson.grad_scale, id="steps")
+        # the screen's class before it has children: set after, it restyles every widget
+        self.set_class(not self.one_weight, "-vector")
         yield Status(id="status")
         yield Notice(id="notice")
         if not self.one_weight:
@@ -80,16 +87,14 @@ class DescentScreen(LessonScreen):
                 with ContentSwitcher(initial="graph", id="views"):
                     with Pane(id="graph"):
                         yield GraphView(id="graph-view")
-                    yield History(self.numbers, id="history")
-                    with Pane(id="lesson"):
-                        yield Markdown(self.lesson.text.get(self.lang), id="lesson-text")
+                    # the history table and the lesson text: mounted when first shown
             with Vertical(id="plots"):
                 yield LossPlot(ascii_plot=self.ascii_plot, id="loss-plot")
                 if self.one_weight:
                     yield Parabola(s.loss_of, self.weight, ascii_plot=self.ascii_plot,
                                    id="parabola")
-        yield ProgressBar(id="progress", show_eta=False)
-        yield Footer(compact=True)
+        yield LateProgressBar(id="progress", show_eta=False)
+        yield KeysFooter(compact=True)
         yield TooSmall()
 
     def on_mount(self) -> None:
@@ -125,7 +130,7 @@ class DescentScreen(LessonScreen):
             steps.show_record(s.record(k), p.diverged_at)
         self._show_view(self.view)
         losses = s.losses(upto=k)
-        self.query_one(LossPlot).show(losses, k, p.diverged_at, self.log_scale)
+        self.query_one(LossPlot).show(losses, k, p.diverged_at, self.log_scale, s.iterations)
         if self.one_weight:
             self.query_one(Parabola).show(s.weights_history(k)[:, 0], losses, k,
                                           cover=s.weights_history()[:, 0],
@@ -139,8 +144,8 @@ class DescentScreen(LessonScreen):
             self.query_one(GraphView).show(
                 s.nodes(at), self.numbers,
                 f"graph of L at {self.weight}{at}; grad = ∂L/∂node")
-        elif view == "history":
-            self.query_one(History).show(k, s.record, s.weights_at(0))
+        elif view == "history" and self.lazy_views.ready("history"):
+            self.query_one("#history").show(k, s.record, s.weights_at(0))
 
     def scroll_target(self, direction: str):
         return self.query_one(f"#{self.view}")
@@ -168,10 +173,17 @@ class DescentScreen(LessonScreen):
         p = self.position
         if p is not None:
             self.query_one(LossPlot).show(self.stepper.losses(upto=p.k), p.k, p.diverged_at,
-                                          self.log_scale)
+                                          self.log_scale, self.stepper.iterations)
 
     def watch_view(self, view: str) -> None:
-        self.query_one(ContentSwitcher).current = view
+        switcher = self.query_one(ContentSwitcher)
+
+        def shown() -> None:     # a view built just now draws the step it is shown at
+            if self.position is not None and self.view == view and not self.busy:
+                self._show_view(view)      # (while a worker runs, its end draws it)
+
+        self.lazy_views.ensure(switcher, view, shown)
+        switcher.current = view
         self.query_one(ViewBar).show(view)
         if self.position is not None:
             self._show_view(view)
@@ -205,14 +217,28 @@ class DescentScreen(LessonScreen):
     def last_step(self) -> int:
         return self.stepper.iterations
 
-    AT_ONCE = 0.25   # seconds of stepping done before the screen answers; longer jumps
-                     # go on in a worker, with a progress bar and esc to cancel
+    AT_ONCE = 0.5    # seconds of stepping a jump may hold the screen for; a jump that would
+                     # take longer goes on in a worker, with a progress bar and esc to cancel
 
     def jump(self, target: int) -> None:
         s = self.stepper
-        deadline = time.perf_counter() + self.AT_ONCE
-        landed = s.goto(target, progress=lambda done, total: None,
-                        cancel=lambda: time.perf_counter() > deadline)
+        start, first = time.perf_counter(), s.computed
+        done = [first]
+
+        def progress(k: int, total: int) -> None:
+            done[0] = k
+
+        def too_long() -> bool:
+            # the stepping so far (a check every 1024 steps) tells how long the rest takes: a
+            # jump done within AT_ONCE of its start finishes here, with no progress bar to
+            # flash by; a longer one moves to the worker as soon as that is clear
+            elapsed = time.perf_counter() - start
+            steps = done[0] - first
+            if steps <= 0:
+                return elapsed > self.AT_ONCE
+            return elapsed + elapsed / steps * (target - done[0]) > self.AT_ONCE
+
+        landed = s.goto(target, progress=progress, cancel=too_long)
         if landed >= target or s.diverged_at is not None or s.computed >= s.iterations:
             self._landed(target, landed)
             return

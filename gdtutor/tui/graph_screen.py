@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.reactive import reactive
-from textual.widgets import Footer, Markdown, ProgressBar, Static
+from textual.reactive import var
+from textual.widgets import Markdown, Static
 
+from .footer import KeysFooter
 from .graph_view import GraphView
+from .lazy import LateProgressBar
 from .lesson_screen import LessonScreen
 from .notice import Notice
 from .pane import Pane
@@ -19,7 +21,7 @@ class GraphScreen(LessonScreen):
 
     BINDINGS = [*LessonScreen.STEPPING, *LessonScreen.LEAVING, *LessonScreen.SCROLLING]
     goto_noun = "stage"
-    stage = reactive(0, init=False)
+    stage = var(0, init=False)
 
     def __init__(self, stepper, **kwargs) -> None:
         super().__init__(stepper, **kwargs)
@@ -36,8 +38,8 @@ class GraphScreen(LessonScreen):
                     yield GraphView(id="graph-view")
             with Pane(id="lesson"):
                 yield Markdown(self.lesson.text.get(self.lang), id="lesson-text")
-        yield ProgressBar(id="progress", show_eta=False)
-        yield Footer(compact=True)
+        yield LateProgressBar(id="progress", show_eta=False)
+        yield KeysFooter(compact=True)
         yield TooSmall()
 
     def on_mount(self) -> None:

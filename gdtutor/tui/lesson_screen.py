@@ -9,7 +9,7 @@ from typing import Callable
 from textual import work
 from textual.binding import Binding
 from textual.message import Message
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import ProgressBar
 from textual.worker import Worker, WorkerState
@@ -89,9 +89,9 @@ class LessonScreen(Screen):
 
     goto_noun = "iteration"   # what the go-to prompt asks for
 
-    playing = reactive(False, init=False)
-    speed = reactive(2, init=False)       # index into SPEEDS
-    busy = reactive("", init=False)       # what a worker is doing, or ""
+    playing = var(False, init=False)
+    speed = var(2, init=False)       # index into SPEEDS
+    busy = var("", init=False)       # what a worker is doing, or ""
 
     def __init__(self, stepper, *, lang: str = "en", ascii_plot: bool = False,
                  origin=None, watch: SourceWatch | None = None, restore: dict | None = None,
@@ -192,7 +192,9 @@ class LessonScreen(Screen):
             self.stepper = result
             self.on_mount()
 
-        self.call_after_refresh(self.in_background, load, "loading torch…", loaded)
+        # said on the first frame; torch is imported once that frame is out
+        self.busy = "loading torch…"
+        self.call_after_refresh(self.in_background, load, self.busy, loaded)
         return True
 
     # -- reporting -------------------------------------------------------------------------
@@ -287,6 +289,7 @@ class LessonScreen(Screen):
         self._after = after
         bar = self.query_one("#progress", ProgressBar)
         bar.update(total=total, progress=0)
+        self.set_class(total is not None, "-counting")
         self.busy = label
         self._background(job)
 

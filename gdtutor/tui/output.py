@@ -7,7 +7,6 @@ from itertools import repeat
 from rich.cells import cell_len
 from rich.console import Console
 from rich.segment import Segment
-from rich.style import Style
 from textual._compositor import ChopsUpdate, CompositorUpdate, LayoutUpdate
 from textual.driver import Driver
 from textual.geometry import Size

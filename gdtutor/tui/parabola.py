@@ -8,7 +8,8 @@ import numpy as np
 
 from .plot_base import Plot, ticks
 
-SAMPLES = 121
+SAMPLES = 61      # points of the curve; plotext joins them with lines, so a few per
+                  # braille column are smooth (and its time grows with every point)
 RANGE_LIMIT = 1e6   # iterates further out than this are off the plot (the title says so)
 
 
@@ -22,6 +23,7 @@ class Parabola(Plot):
         self.weight = weight
         self._range: tuple[float, float] | None = None
         self._curve: tuple[list[float], list[float]] = ([], [])
+        self._shown: tuple = (np.zeros(0), np.zeros(0), 0, "")   # what show() was given
 
     def _cover(self, weights: np.ndarray) -> None:
         """Grow the drawn range (never shrink it while stepping) to cover `weights`."""
@@ -49,15 +51,17 @@ class Parabola(Plot):
              current: str) -> None:
         """Iterates w_0..w_k with their losses; `cover` are all weights the range must hold."""
         self._cover(np.asarray(cover, dtype=np.float64).reshape(-1))
-        plt = self.plt
-        plt.clear_figure()
+        self._shown = (np.asarray(weights, dtype=np.float64).reshape(-1),
+                       np.asarray(losses, dtype=np.float64).reshape(-1), k, current)
+        self.redraw()
+
+    def feed(self, plt) -> None:
+        ws, ls, k, current = self._shown
         xs, ys = self._curve
         if xs:
             plt.plot(xs, ys, marker=self.line_marker, color="blue")
             plt.xticks(*ticks(min(xs), max(xs)))
             plt.yticks(*ticks(min(ys), max(ys)))
-        ws = np.asarray(weights, dtype=np.float64).reshape(-1)
-        ls = np.asarray(losses, dtype=np.float64).reshape(-1)
         ok = np.isfinite(ws) & np.isfinite(ls)
         ok &= np.abs(ws) < RANGE_LIMIT
         if ok[:-1].any():
@@ -68,4 +72,3 @@ class Parabola(Plot):
         off = "" if ok.size and ok[-1] else " (off the plot)"
         plt.title(f"L({self.weight}) with {self.weight}0…{self.weight}{k}; "
                   f"{self.weight}{k} = {current}{off}")
-        self.redraw()

@@ -1,54 +1,114 @@
 """The lesson picker: every built-in lesson in the document's order; Enter opens one."""
 from __future__ import annotations
 
-from rich.table import Table
+from typing import Callable, Iterable, Union
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import OptionList, Static
 
+from ..errors import GdtutorError
+from .footer import KeysFooter
 from .too_small import TooSmall
+
+Lessons = Union[Iterable, Callable[[], Iterable]]
+
+
+class LessonList(OptionList):
+    """Textual's OptionList, whose PgUp and PgDn do nothing while it has never been laid out
+    (a picker first shown while the terminal is too small) rather than fail."""
+
+    def _move_page(self, direction) -> None:
+        if self._lines:
+            super()._move_page(direction)
 
 
 class PickerScreen(Screen):
-    """A list of lessons: title in the chosen language, id, and a one-line summary."""
+    """A list of lessons: title in the chosen language, id, and a one-line summary.
+
+    `lessons` is a list, or a function giving one (`lesson.builtin`). A picker that is not on
+    top when it is composed (it lies under a lesson opened from the command line, for esc to
+    come back to) builds its list the first time it is shown: the built-in lessons are read,
+    and its widgets made, only if the student goes back to it.
+    """
 
     BINDINGS = [Binding("enter", "open", "open", priority=True,
                         tooltip="open the highlighted lesson (↑ and ↓ choose)")]
 
-    def __init__(self, lessons, lang: str = "en") -> None:
+    def __init__(self, lessons: Lessons, lang: str = "en") -> None:
         super().__init__()
-        self.lessons = list(lessons)
+        self._source = lessons
+        self._lessons: list | None = None if callable(lessons) else list(lessons)
         self.lang = lang
+        self.built = False
+
+    @property
+    def lessons(self) -> list:
+        """The lessons listed (read now if they were not yet)."""
+        if self._lessons is None:
+            self._lessons = list(self._source())
+        return self._lessons
 
     def compose(self) -> ComposeResult:
-        yield Static("gdtutor: backpropagation and gradient descent, one step at a time",
-                     id="picker-title")
+        if self.app.screen is self:
+            self.built = True
+            yield from self._widgets()
+
+    def _widgets(self) -> list:
+        from rich.table import Table
+        from textual.widgets.option_list import Option
+
+        title = Static("gdtutor: backpropagation and gradient descent, one step at a time",
+                       id="picker-title")
+        try:
+            lessons = self.lessons
+        except GdtutorError as error:     # a broken built-in lesson: said here, q still quits
+            self.notify(str(error), severity="error", timeout=8)
+            return [title, Static(Text(str(error), style="bold red"), id="picker-error"),
+                    KeysFooter(compact=True), TooSmall()]
         options = []
-        for number, lesson in enumerate(self.lessons, 1):
+        for number, lesson in enumerate(lessons, 1):
             prompt = Table.grid(padding=(0, 1))
             prompt.add_column(width=2, justify="right")
             prompt.add_column(ratio=1)
-            title = Text(lesson.title.get(self.lang), style="bold")
-            title.append(f"  {lesson.id}", style="dim")
-            prompt.add_row(f"{number}.", title)
+            name = Text(lesson.title.get(self.lang), style="bold")
+            name.append(f"  {lesson.id}", style="dim")
+            prompt.add_row(f"{number}.", name)
             summary = lesson.summary.get(self.lang)
             if summary:
                 prompt.add_row("", Text(summary, style="italic"))
             options.append(Option(prompt, id=lesson.id))
-        yield OptionList(*options, id="lessons")
-        yield Footer(compact=True)
-        yield TooSmall()
+        return [title, LessonList(*options, id="lessons"), KeysFooter(compact=True), TooSmall()]
+
+    def _option_list(self):
+        found = self.query(OptionList)
+        return found.first() if found else None
 
     def on_mount(self) -> None:
-        self.query_one(OptionList).highlighted = 0
+        self._highlight_first()
 
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+    def _highlight_first(self) -> None:
+        options = self._option_list()
+        if options is not None:
+            options.highlighted = 0
+
+    async def on_screen_resume(self) -> None:
+        if self.built or self.app.screen is not self:
+            return
+        self.built = True
+        await self.mount_all(self._widgets())
+        self._highlight_first()
+        options = self._option_list()
+        if options is not None and self.focused is None:
+            self.set_focus(options)
+
+    def on_option_list_option_selected(self, event) -> None:
         self.app.open_lesson(self.lessons[event.option_index])
 
     def action_open(self) -> None:
-        index = self.query_one(OptionList).highlighted
+        options = self._option_list()
+        index = options.highlighted if options is not None else None
         if index is not None:
             self.app.open_lesson(self.lessons[index])

@@ -1,26 +1,40 @@
 """A PlotextPlot that survives any size: too small to draw, it says so instead of failing."""
 from __future__ import annotations
 
+import functools
+import itertools
+
 import numpy as np
+from plotext import _utility as plotext_utility
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
+from textual.geometry import Region
+from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
 MIN_WIDTH, MIN_HEIGHT = 16, 5
-MAX_POINTS = 500    # longer series are thinned for drawing only (a plot is at most a few
-                    # hundred braille dots wide); the history keeps every step
+BUCKETS = 160       # longer series are thinned for drawing only (a plot is at most a few
+                    # hundred braille dots wide, and plotext's time grows with the points);
+                    # the history keeps every step
 LINEAR_LIMIT = 1e300   # plotext cannot lay out a linear axis near the float64 maximum
 TICKS = 5
 
 
 def thin(xs: list, ys: list) -> tuple[list, list]:
-    """Every n-th point of a long series, always keeping the last."""
-    if len(xs) <= MAX_POINTS:
+    """A long series cut to BUCKETS stretches, each drawn by its lowest and highest point (in
+    their order), so a bouncing loss still spans its full height; the ends are kept."""
+    if len(xs) <= 2 * BUCKETS:
         return xs, ys
-    stride = -(-len(xs) // MAX_POINTS)
-    keep = list(range(0, len(xs), stride))
-    if keep[-1] != len(xs) - 1:
-        keep.append(len(xs) - 1)
-    return [xs[i] for i in keep], [ys[i] for i in keep]
+    values = np.asarray(ys, dtype=np.float64)
+    edges = np.linspace(0, len(xs), BUCKETS + 1).astype(int)
+    keep = {0, len(xs) - 1}
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        part = values[lo:hi]
+        keep.add(lo + int(part.argmin()))
+        keep.add(lo + int(part.argmax()))
+    order = sorted(keep)
+    return [xs[i] for i in order], [ys[i] for i in order]
 
 
 def ticks(lo: float, hi: float, log: bool = False, whole: bool = False):
@@ -30,14 +44,39 @@ def ticks(lo: float, hi: float, log: bool = False, whole: bool = False):
     else:
         positions = np.linspace(lo, hi, TICKS) if hi > lo else np.array([lo])
     if whole:
-        positions = np.unique(np.round(positions))
-        return positions.tolist(), [str(int(p)) for p in positions]
-    tiny = (hi - lo) * 1e-6
+        whole_numbers = whole_ticks(int(lo), int(hi)) or sorted({int(round(p)) for p in positions})
+        return [float(p) for p in whole_numbers], [str(p) for p in whole_numbers]
+    if log:
+        return positions.tolist(), [f"{p:.3g}" for p in positions]
+    tiny = (hi - lo) * 1e-6     # a linear axis through 0 is labelled 0, not 1.2e-17
     return positions.tolist(), ["0" if abs(p) < tiny else f"{p:.3g}" for p in positions]
 
 
+def whole_ticks(lo: int, hi: int, room: int = 24) -> list[int] | None:
+    """Evenly spaced whole ticks from lo to hi that hit both ends (0 2 4 6 8 10, 0 5 … 20),
+    as many as fit in `room` columns; None when the span does not divide evenly."""
+    span = hi - lo
+    even = [parts for parts in (5, 4) if span > 0 and span % parts == 0]
+    even.sort(key=lambda parts: not _round(span // parts))     # steps of 1, 2, 5, 25 … first
+    for parts in even:
+        ticks = list(range(lo, hi + 1, span // parts))
+        if sum(len(str(t)) + 1 for t in ticks) <= room:
+            return ticks
+    return None
+
+
+def _round(step: int) -> bool:
+    return str(step).rstrip("0") in ("1", "2", "5", "25")
+
+
 class Plot(PlotextPlot):
-    """A plot with the lesson's marker style (braille, or ASCII-safe with --ascii)."""
+    """A plot with the lesson's marker style (braille, or ASCII-safe with --ascii).
+
+    plotext lays the plot out as a matrix of characters and colours. textual-plotext turns
+    that matrix into ANSI text and Rich parses the text back into styles, every frame; here
+    the matrix becomes Textual strips directly (one segment per run of one colour), and the
+    strips are kept until the data, the size or the theme change.
+    """
 
     def __init__(self, ascii_plot: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -45,23 +84,103 @@ class Plot(PlotextPlot):
         self.line_marker = "dot" if ascii_plot else "braille"
         self.point_marker = "*" if ascii_plot else "dot"
         self.current_marker = "@" if ascii_plot else "●"
-        self._drawn: tuple[object, Text] | None = None   # (what it was drawn for, the drawing)
+        # (drawn for, the strips, their rows of runs to compare with the next drawing)
+        self._drawn: tuple[tuple, list[Strip], list[tuple]] | None = None
         self._version = 0
 
     def redraw(self) -> None:
-        """New data: the next render draws afresh (any other repaint reuses the last drawing)."""
+        """New data: drawn now, and only the lines that differ from the last drawing are
+        painted again (a new point moves a few dots; the axes and most rows stay)."""
         self._version += 1
-        self.refresh()
+        before = self._drawn
+        if before is None or not self.is_mounted or before[0][1:] != self._key()[1:]:
+            self.refresh()                      # drawn when painted
+            return
+        self.strips()                           # drawn now
+        rows_before, rows_after = before[2], self._drawn[2]
+        if len(rows_before) != len(rows_after):
+            self.refresh()
+            return
+        changed = [y for y, (old, new) in enumerate(zip(rows_before, rows_after)) if old != new]
+        if changed:
+            width = self.size.width
+            self.refresh(*(Region(0, y, width, 1) for y in changed))
 
-    def render(self):
-        if self.size.width < MIN_WIDTH or self.size.height < MIN_HEIGHT:
-            return Text("(enlarge to see the plot)", style="dim")
-        key = (self._version, self.size, self.app.theme, self.theme)
+    def feed(self, plt) -> None:
+        """Give plotext the data and the labels, on a cleared figure. Called before every
+        build: plotext's build rewrites the data it was given (a log axis takes the log of the
+        data in place), so a figure is never built twice from one feeding."""
+
+    def _key(self) -> tuple:
+        return (self._version, self.size, self.app.theme, self.theme)
+
+    def strips(self) -> list[Strip]:
+        """The plot at the widget's size, one strip a line."""
+        width, height = self.size
+        key = self._key()
         if self._drawn is not None and self._drawn[0] == key:
             return self._drawn[1]
-        try:
-            drawing = super().render()
-        except Exception as error:   # plotext can fail on degenerate data; never crash a frame
-            return Text(f"(no plot: {error})", style="dim")
-        self._drawn = (key, drawing)
+        if width < MIN_WIDTH or height < MIN_HEIGHT:
+            rows = [(("(enlarge to see the plot)", DIM),)]
+        else:
+            try:
+                rows = self._draw(width, height)
+            except Exception as error:   # plotext can fail on degenerate data; never a crash
+                rows = [((f"(no plot: {error})", DIM),)]
+        drawing = [Strip([Segment(text, style) for text, style in row]) for row in rows]
+        self._drawn = (key, drawing, rows)
         return drawing
+
+    def _draw(self, width: int, height: int) -> list[tuple]:
+        """plotext's drawing as rows of (text, Rich style) runs, top row first."""
+        plot = self._plot
+        plot.clear_figure()
+        self.feed(plot)
+        # what PlotextPlot.render does before plotext's build
+        plot.plotsize(width, height)
+        plot._set_size(width, height)
+        plot.theme(self._get_plotext_theme_name(self.app.theme))
+        # plotext's build up to the matrix; its rows are stored bottom up
+        plot._set_sizes()
+        plot._build_matrix()
+        matrix = plot.monitor.matrix
+        rows = []
+        for row in reversed(matrix.Rows):
+            markers = matrix.marker[row]
+            runs, start = [], 0
+            colours = zip(matrix.fullground[row], matrix.style[row], matrix.background[row])
+            for colour, group in itertools.groupby(colours):
+                end = start + sum(1 for _ in group)
+                runs.append(("".join(markers[start:end]), _style(colour)))
+                start = end
+            rows.append(tuple(runs))
+        return rows
+
+    def render_line(self, y: int) -> Strip:
+        drawing = self.strips()
+        strip = drawing[y] if y < len(drawing) else Strip.blank(0)
+        return strip.crop_extend(0, self.size.width, self.visual_style.rich_style)
+
+    def render(self) -> Text:
+        """The plot as text (what the screen shows, for a caller that wants it whole)."""
+        text = Text()
+        for i, strip in enumerate(self.strips()):
+            if i:
+                text.append("\n")
+            for segment in strip:
+                text.append(segment.text, segment.style)
+        return text
+
+
+DIM = Style(dim=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _style(colors: tuple) -> Style:
+    """The Rich style of one plotext (foreground, style, background), read from the very
+    escape codes plotext would write for it."""
+    foreground, style, background = colors
+    code = plotext_utility.colors_to_ansi(foreground, style, background)
+    text = Text.from_ansi(f"{code}x{plotext_utility.ansi_end}")
+    spans = text.spans
+    return spans[0].style if spans else Style()

@@ -1,0 +1,273 @@
+"""What the first frame leaves out is built when it is first needed: one lesson read for one
+lesson asked for, the picker under a lesson built on esc, the history and lesson text views on
+first show; and the one-widget footer draws what Textual's Footer draws."""
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import time
+
+import pytest
+from textual.widgets import Footer, Markdown
+
+from gdtutor import lesson as lessons
+from gdtutor.errors import GdtutorError
+from gdtutor.lesson import builtin, resolve
+from gdtutor.stepper import Stepper
+from gdtutor.tui import descent, graph_screen, picker
+from gdtutor.tui.app import GdtutorApp
+from gdtutor.tui.descent import DescentScreen
+from gdtutor.tui.footer import KeysFooter
+from gdtutor.tui.history import History
+from gdtutor.tui.picker import PickerScreen
+
+SIZE = (80, 24)
+
+
+async def press(pilot, *keys: str) -> None:
+    for key in keys:
+        await pilot.press(key)
+        await pilot.pause()
+
+
+# -- resolve reads one lesson ------------------------------------------------------------------
+
+def test_resolve_loads_only_the_lesson_asked_for(tmp_path, monkeypatch):
+    folder = tmp_path / "lessons"          # a folder of its own: nothing of it is cached yet
+    shutil.copytree(lessons.lessons_dir(), folder)
+    monkeypatch.setattr(lessons, "lessons_dir", lambda: folder)
+    loaded = []
+    real = lessons.load
+    monkeypatch.setattr(lessons, "load",
+                        lambda path, **kw: loaded.append(path.name) or real(path, **kw))
+    item = resolve("grad-descent")
+    assert loaded == ["grad-descent.yaml"]
+    assert item.id == "grad-descent" and item.order == 5      # its place in the index
+    assert resolve("grad-descent") is item                     # loaded once
+    assert lessons._builtin.__wrapped__()[4] is item           # the Lesson builtin() gives
+    assert len(loaded) == len(lessons._index(folder))
+
+
+def test_builtin_lessons_read_with_libyaml_are_the_lessons_the_guarded_loader_reads():
+    for item in builtin():
+        again = lessons.load(item.source)                  # the guarded pure-Python loader
+        assert again == dataclasses.replace(item, order=0)
+        assert again.lines == item.lines
+
+
+def built_in(folder, monkeypatch, lesson_id: str, listed: str) -> None:
+    """Built-in lessons read from `folder`: a.yaml (with the id `lesson_id`) and an index
+    listing `listed`."""
+    (folder / "a.yaml").write_text(f"id: {lesson_id}\ntitle: T\nkind: graph\nexpression: x\n"
+                                   "inputs: {x: 1}\n", encoding="utf-8")
+    (folder / "index.yaml").write_text(f"lessons: [{listed}]\n", encoding="utf-8")
+    monkeypatch.setattr(lessons, "lessons_dir", lambda: folder)
+
+
+def test_resolve_of_an_unknown_id_still_suggests_and_a_broken_index_is_still_reported(
+        tmp_path, monkeypatch):
+    with pytest.raises(GdtutorError, match="did you mean 'grad-descent'"):
+        resolve("grad-decent")
+    built_in(tmp_path, monkeypatch, lesson_id="a", listed="a.yaml, b.yaml")
+    with pytest.raises(GdtutorError, match="'b.yaml' is listed but there is no such file"):
+        resolve("a")
+
+
+def test_resolve_checks_the_id_of_the_one_lesson_it_reads(tmp_path, monkeypatch):
+    built_in(tmp_path, monkeypatch, lesson_id="b", listed="a.yaml")
+    with pytest.raises(GdtutorError, match="id 'b' must match the file name 'a.yaml'"):
+        resolve("a")
+
+
+# -- the picker under a lesson -------------------------------------------------------------------
+
+def lesson_app(lesson_id: str = "grad-descent", lessons_source=None) -> GdtutorApp:
+    return GdtutorApp(builtin if lessons_source is None else lessons_source,
+                      Stepper(resolve(lesson_id)))
+
+
+async def test_the_picker_under_a_lesson_is_built_when_esc_first_shows_it():
+    asked = []
+
+    def source():
+        asked.append(True)
+        return builtin()
+
+    app = lesson_app(lessons_source=source)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        under = app.screen_stack[1]
+        assert isinstance(under, PickerScreen) and isinstance(app.screen, DescentScreen)
+        assert not asked and not under.children      # nothing read, nothing composed
+        await press(pilot, "escape")
+        assert app.screen is under and asked == [True]
+        await pilot.pause()
+        text = "\n".join(str(w.render()) for w in under.query("#picker-title"))
+        assert "gdtutor" in text
+        options = under.query_one("#lessons")
+        assert options.option_count == len(builtin()) and options.highlighted == 0
+        assert under.focused is options
+        await press(pilot, "down", "enter")              # the picker works as one built at start
+        assert isinstance(app.screen, type(app.lesson_screen(Stepper(builtin()[1]))))
+        assert app.screen.lesson.id == builtin()[1].id
+        await press(pilot, "escape")
+        assert app.screen is under and asked == [True]    # built once
+
+
+async def test_a_broken_builtin_lesson_is_reported_in_the_picker_and_q_still_quits():
+    def broken():
+        raise GdtutorError("no such file", file="lessons/index.yaml", line=3)
+
+    app = lesson_app(lessons_source=broken)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.pause()
+        await press(pilot, "escape")
+        assert isinstance(app.screen, PickerScreen)
+        assert any("index.yaml:3" in n.message for n in app._notifications)
+        assert "index.yaml:3" in str(app.screen.query_one("#picker-error").render())
+        await press(pilot, "enter")                      # nothing to open, no crash
+        await press(pilot, "q")
+    assert app.return_code == 0
+
+
+async def test_a_picker_first_shown_in_a_too_small_terminal_takes_every_key():
+    app = lesson_app()
+    async with app.run_test(size=(20, 8)) as pilot:
+        await pilot.pause()
+        await press(pilot, "escape", "pageup", "pagedown", "down", "up")
+        assert isinstance(app.screen, PickerScreen) and app._exception is None
+        await pilot.resize_terminal(80, 24)
+        await press(pilot, "pagedown")
+        assert app.screen.query_one("#lessons").highlighted == len(builtin()) - 1
+
+
+async def test_the_picker_shown_at_start_is_composed_at_once():
+    app = GdtutorApp(builtin())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, PickerScreen)
+        assert app.screen.query_one("#lessons").option_count == len(builtin())
+
+
+# -- views built on first show ---------------------------------------------------------------
+
+async def test_history_and_lesson_text_are_built_on_first_show():
+    app = lesson_app("worked-example")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert not screen.query(History) and not screen.query(Markdown)
+        await press(pilot, "n", "n", "2")
+        await pilot.pause()
+        table = screen.query_one(History)
+        assert table.display and table.row_count == 3            # k = 0, 1, 2 at once
+        assert table.get_row("2")[0] == "2"
+        await press(pilot, "n")
+        assert table.row_count == 4
+        await press(pilot, "3")
+        await pilot.pause()
+        assert screen.query_one(Markdown).display and not table.display
+        assert "The data and the loss" in "\n".join(
+            str(line.text) for line in app.screen._compositor.render_strips())
+        await press(pilot, "1", "2")
+        assert screen.query_one(History) is table and len(screen.query(History)) == 1
+        assert table.row_count == 4
+
+
+async def test_keys_right_after_showing_a_view_land_in_it():
+    app = lesson_app("worked-example")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for key in ("2", "n", "n", "n"):               # no pause: the table is still mounting
+            await pilot.press(key)
+        await pilot.pause()
+        await pilot.pause()
+        table = app.screen.query_one(History)
+        assert table.row_count == 4 and table.cursor_row == 3
+
+
+# -- the footer -------------------------------------------------------------------------------
+
+def footer_row(app) -> list[tuple[str, object]]:
+    """The last screen row, cell by cell: (character, style without mouse metadata)."""
+    row = app.screen._compositor.render_strips()[-1]
+    return [(ch, seg.style.clear_meta_and_links() if seg.style else None)
+            for seg in row for ch in seg.text]
+
+
+async def footer_as_drawn(monkeypatch, footer_class, app_factory, size, actions=()):
+    for module in (descent, graph_screen, picker):
+        monkeypatch.setattr(module, "KeysFooter", footer_class)
+    app = app_factory()
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await pilot.pause(0.2)
+        for action in actions:
+            await action(app, pilot)
+            await pilot.pause(0.2)
+        row = None
+        while row != (row := footer_row(app)):     # until the footer has settled
+            await pilot.pause(0.2)
+        return row
+
+
+async def busy(app, pilot):
+    app.screen.busy = "working…"
+
+
+async def hover_back(app, pilot):
+    footer = app.screen.query_one(Footer) if app.screen.query(Footer) else \
+        app.screen.query_one(KeysFooter)
+    await pilot.hover(footer, offset=(8, 0))
+
+
+@pytest.mark.parametrize("app_factory, size, actions", [
+    (lambda: lesson_app("grad-descent"), (80, 24), ()),
+    (lambda: lesson_app("grad-descent"), (60, 20), ()),
+    (lambda: lesson_app("worked-example"), (120, 30), (busy,)),
+    (lambda: lesson_app("worked-example"), (80, 24), (hover_back,)),
+    (lambda: lesson_app("backprop"), (80, 24), ()),
+    (lambda: GdtutorApp(builtin()), (80, 24), ()),
+])
+async def test_the_footer_draws_what_textuals_footer_draws(monkeypatch, app_factory, size,
+                                                           actions):
+    ours = await footer_as_drawn(monkeypatch, KeysFooter, app_factory, size, actions)
+    textual = await footer_as_drawn(monkeypatch, lambda **kw: Footer(**kw), app_factory, size,
+                                    actions)
+    assert "".join(c for c, _ in ours) == "".join(c for c, _ in textual)
+    assert ours == textual
+
+
+async def test_a_click_on_a_footer_key_presses_it():
+    app = lesson_app("worked-example")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        footer = app.screen.query_one(KeysFooter)
+        await pilot.click(footer, offset=(0, 0))       # "n step"
+        await pilot.pause()
+        assert app.screen.stepper.k == 1
+        await pilot.hover(footer, offset=(2, 0))
+        await pilot.pause()
+        assert footer.tooltip and "step" in str(footer.tooltip)
+
+
+async def test_the_progress_bar_is_composed_when_first_shown():
+    app = lesson_app("grad-descent")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        bar = app.screen.query_one("#progress")
+        assert not bar.display or not bar.children
+        assert not bar.children
+        await press(pilot, "t")          # switching the backend: a worker that counts nothing,
+        await pilot.pause(0.05)          # said on the status line, with no bar
+        assert not bar.display and not bar.children
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen               # work that counts its steps gets the bar
+        screen.in_background(lambda cancelled: time.sleep(0.3), "counting…", lambda _: None,
+                             total=10)
+        await pilot.pause(0.1)
+        assert bar.display
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert bar.children and bar.query_one("#bar")
