@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
-from .redraw import InPlace
+from textual.widgets import Static
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class StatusLine:
     busy: str = ""
 
 
-class Status(InPlace):
+class Status(Static):
     """Lesson title, k, α, backend, dtype, play state, and divergence."""
 
     def show(self, line: StatusLine) -> None:
@@ -39,4 +39,4 @@ class Status(InPlace):
         if line.busy:
             text.append(f"  {line.busy}", style="italic")
         self.set_class(line.diverged_at is not None, "-diverged")
-        self.replace(text)
+        self.update(text, layout=False)    # one line high whatever it says: no layout
