@@ -2,6 +2,7 @@
 as its one-line error while the last good version runs on, and a fix loads again."""
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import time
@@ -62,6 +63,21 @@ def fast_poll(monkeypatch):
     monkeypatch.setattr(lesson_screen, "POLL", POLL)
 
 
+def parabola(folder, target: int = 2, iterations: int = 10):
+    """A lesson file descending PARABOLA toward `target`."""
+    path = folder / "parabola.yaml"
+    path.write_text(PARABOLA.format(target=target, iterations=iterations))
+    return path
+
+
+@contextlib.asynccontextmanager
+async def started(app, **options):
+    """The app at SIZE, its first frame drawn: the pilot to drive it."""
+    async with app.run_test(size=SIZE, **options) as pilot:
+        await pilot.pause()
+        yield pilot
+
+
 def app_on(path) -> GdtutorApp:
     return GdtutorApp(builtin(), Stepper(load(path)))
 
@@ -83,11 +99,9 @@ def shown(app) -> tuple[str, str]:
 
 
 async def test_good_edit_bad_edit_and_fix(tmp_path):
-    path = tmp_path / "parabola.yaml"
-    path.write_text(PARABOLA.format(target=2, iterations=10))
+    path = parabola(tmp_path)
     app = app_on(path)
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await pilot.pause()
+    async with started(app, notifications=True) as pilot:
         first = app.screen
         for _ in range(3):
             await pilot.press("n")
@@ -135,11 +149,9 @@ async def test_good_edit_bad_edit_and_fix(tmp_path):
 
 
 async def test_shift_r_reloads_and_keeps_the_view(tmp_path):
-    path = tmp_path / "parabola.yaml"
-    path.write_text(PARABOLA.format(target=2, iterations=10))
+    path = parabola(tmp_path)
     app = app_on(path)
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await pilot.pause()
+    async with started(app, notifications=True) as pilot:
         await pilot.press("n", "n", "2", "l")
         first = app.screen
         watch = first.watch
@@ -157,11 +169,9 @@ async def test_shift_r_reloads_and_keeps_the_view(tmp_path):
 
 
 async def test_an_edit_waits_for_an_open_prompt(tmp_path):
-    path = tmp_path / "parabola.yaml"
-    path.write_text(PARABOLA.format(target=2, iterations=10))
+    path = parabola(tmp_path)
     app = app_on(path)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with started(app) as pilot:
         first = app.screen
         await pilot.press("n", "question_mark")
         assert isinstance(app.screen, HelpScreen)
@@ -179,8 +189,7 @@ async def test_a_graph_lesson_keeps_its_stage_and_may_become_a_descent(tmp_path)
     path = tmp_path / "graph.yaml"
     path.write_text("id: g\ntitle: G\nkind: graph\nexpression: x**2\ninputs: {x: 1}\n")
     app = app_on(path)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with started(app) as pilot:
         first = app.screen
         assert isinstance(first, GraphScreen)
         await pilot.press("n", "n")
@@ -195,11 +204,9 @@ async def test_a_graph_lesson_keeps_its_stage_and_may_become_a_descent(tmp_path)
 
 
 async def test_a_vanished_file_keeps_the_lesson_and_its_return_reloads(tmp_path):
-    path = tmp_path / "parabola.yaml"
-    path.write_text(PARABOLA.format(target=2, iterations=10))
+    path = parabola(tmp_path)
     app = app_on(path)
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await pilot.pause()
+    async with started(app, notifications=True) as pilot:
         first = app.screen
         await pilot.press("n")
         path.unlink()
@@ -215,8 +222,7 @@ async def test_a_vanished_file_keeps_the_lesson_and_its_return_reloads(tmp_path)
 
 async def test_built_in_lessons_are_not_watched():
     app = GdtutorApp(builtin(), Stepper(resolve("worked-example")))
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await pilot.pause()
+    async with started(app, notifications=True) as pilot:
         screen = app.screen
         assert screen.watch is None
         await pilot.press("n", "R")
@@ -245,6 +251,5 @@ async def test_a_built_in_lessons_file_opened_by_its_path_is_watched():
     lesson = load(resolve("worked-example").source)
     assert lesson.order == 0 and resolve("worked-example").order > 0
     app = GdtutorApp(builtin(), Stepper(lesson))
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with started(app):
         assert app.screen.watch is not None and app.screen.watch.path == lesson.source
