@@ -59,9 +59,9 @@ def whole_ticks(lo: int, hi: int, room: int = 24) -> list[int] | None:
     even = [parts for parts in (5, 4) if span > 0 and span % parts == 0]
     even.sort(key=lambda parts: not _round(span // parts))     # steps of 1, 2, 5, 25 … first
     for parts in even:
-        ticks = list(range(lo, hi + 1, span // parts))
-        if sum(len(str(t)) + 1 for t in ticks) <= room:
-            return ticks
+        marks = list(range(lo, hi + 1, span // parts))
+        if sum(len(str(m)) + 1 for m in marks) <= room:
+            return marks
     return None
 
 
