@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from typing import Sequence
@@ -135,7 +136,7 @@ def cmd_tui(args) -> int:
     overrides = {k: getattr(args, k) for k in ("backend", "dtype", "lr", "steps")
                  if getattr(args, k) is not None}
     return run(lesson, lang=args.lang, ascii_plot=args.ascii, mouse=args.mouse,
-               overrides=overrides) or 0
+               overrides=overrides, resume_collector=args.collector_paused) or 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -145,8 +146,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in COMMANDS else "tui"
     rest = argv[1:] if command != "tui" else argv
+    # Opening the tutor makes a few hundred thousand objects (Textual, numpy, plotext) that
+    # live as long as it does, and the cyclic collector would walk them all again at every
+    # full collection: about 0.1 s of the first frame. It is paused until the first frame is
+    # out; the app then freezes what start-up made and resumes it (or this does, on an error).
+    paused = command == "tui" and gc.isenabled()
+    if paused:
+        gc.disable()
     try:
         args = _parser(command).parse_args(rest)
+        args.collector_paused = paused
         if args.lang is None:
             args.lang = default_lang()
         return {"list": cmd_list, "replay": cmd_replay, "check": cmd_check, "tui": cmd_tui}[command](args)
@@ -165,3 +174,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gdtutor: internal error: {type(exc).__name__}: {exc} "
               "(set GDTUTOR_DEBUG=1 for details)".replace("\n", " "), file=sys.stderr)
         return 70
+    finally:
+        if paused:
+            gc.enable()

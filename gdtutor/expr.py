@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -105,6 +106,8 @@ def _convert(node: ast.AST, names: set[str]) -> Expr:
         v = node.value
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise ExprError(f"only numbers are allowed, not {type(v).__name__} {v!r}")
+        if isinstance(v, float) and not math.isfinite(v):    # 1e999 reads as infinity
+            raise ExprError("a number is too large: past about 1.8e308 it has no float value")
         return Expr("const", value=Fraction(repr(v)) if isinstance(v, float) else Fraction(v))
     if isinstance(node, ast.Name):
         if node.id not in names:

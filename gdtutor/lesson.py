@@ -6,16 +6,16 @@ import difflib
 import functools
 import keyword
 import math
+import os
 import re
+import stat
+import zlib
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import NoReturn
+from typing import NamedTuple, NoReturn
 
-import yaml
-from yaml.constructor import SafeConstructor
-from yaml.nodes import ScalarNode, SequenceNode
-
+from . import __version__
 from .errors import GdtutorError
 from .expr import FUNCTIONS, parse
 from .model import BACKENDS, DTYPES, Checkpoint, Lesson, Linear, Text
@@ -53,7 +53,6 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # a decimal with a bounded exponent, so that "1e999999999" cannot ask for a huge integer
 _DECIMAL = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d{1,3})?"
 _NUMBER = re.compile(rf"\s*({_DECIMAL})\s*(?:/\s*({_DECIMAL})\s*)?")
-_SCALARS = SafeConstructor()  # builds ints, floats and bools from scalar text, never objects
 
 
 def parse_number(value) -> Fraction:
@@ -109,14 +108,37 @@ class _TooDeep(Exception):
     """Brackets nested far past MAX_DEPTH: refused while scanning, before the cost grows."""
 
 
-class _Loader(yaml.SafeLoader):
-    """The safe loader, stopping runaway `[` and `{` nesting early: PyYAML's scanner spends time
-    that grows with the square of the depth (seconds at a few hundred levels)."""
+class _Yaml(NamedTuple):
+    """PyYAML and what the reader builds on it (see _yaml)."""
 
-    def fetch_flow_collection_start(self, TokenClass):
-        if self.flow_level >= MAX_FLOW_DEPTH:
-            raise _TooDeep()
-        super().fetch_flow_collection_start(TokenClass)
+    yaml: object           # the module
+    guarded: type          # the loader for a student's file
+    builtin: type          # the loader for the files shipped with gdtutor
+    scalars: object        # builds ints, floats and bools from scalar text, never objects
+
+
+@functools.cache
+def _yaml() -> _Yaml:
+    """PyYAML, imported at the first file to parse rather than with this module: its package
+    imports the whole loader and dumper (15-20 ms), which a built-in lesson read from the cache
+    of trees never needs."""
+    import yaml
+    from yaml.constructor import SafeConstructor
+
+    class _Loader(yaml.SafeLoader):
+        """The safe loader, stopping runaway `[` and `{` nesting early: PyYAML's scanner spends
+        time that grows with the square of the depth (seconds at a few hundred levels)."""
+
+        def fetch_flow_collection_start(self, TokenClass):
+            if self.flow_level >= MAX_FLOW_DEPTH:
+                raise _TooDeep()
+            super().fetch_flow_collection_start(TokenClass)
+
+    # The lesson files shipped with gdtutor are parsed by libyaml when PyYAML has it (the same
+    # nodes, ten times faster); a student's file always goes through the guarded _Loader.
+    return _Yaml(yaml=yaml, guarded=_Loader,
+                 builtin=getattr(yaml, "CSafeLoader", None) or _Loader,
+                 scalars=SafeConstructor())
 
 
 @dataclass
@@ -166,9 +188,11 @@ class _Reader:
             self.fail("the file is empty")
         return text
 
-    def compose(self, text: str, loader=None) -> _Node:
+    def compose(self, text: str, builtin: bool = False) -> _Node:
+        found = _yaml()
+        yaml = found.yaml
         try:
-            root = yaml.compose(text, Loader=loader or _Loader)
+            root = yaml.compose(text, Loader=found.builtin if builtin else found.guarded)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             what = exc.problem or exc.context or "invalid YAML"
@@ -201,9 +225,10 @@ class _Reader:
                       "(through YAML aliases?); refusing to read it", line, _outer(field))
         if depth > MAX_DEPTH:
             self.fail(f"nested too deeply (the limit is {MAX_DEPTH} levels)", line, _outer(field))
-        if isinstance(node, ScalarNode):
+        nodes = _yaml().yaml.nodes
+        if isinstance(node, nodes.ScalarNode):
             return _Node(line, self.scalar(node, line, where))
-        if isinstance(node, SequenceNode):
+        if isinstance(node, nodes.SequenceNode):
             self.check_tag(node, _YAML + "seq", line, where)
             return _Node(line, [self.convert(item, depth + 1, f"{field}[{index}]")
                                 for index, item in enumerate(node.value)])
@@ -212,7 +237,7 @@ class _Reader:
         key_lines: dict[str, int] = {}
         for key_node, value_node in node.value:
             key_line = key_node.start_mark.line + 1
-            if not isinstance(key_node, ScalarNode):
+            if not isinstance(key_node, nodes.ScalarNode):
                 self.fail("a key must be a plain name, not a list or mapping", key_line, where)
             if key_node.tag == _YAML + "merge":
                 self.fail("merge keys ('<<') are not supported; write the keys out",
@@ -233,7 +258,7 @@ class _Reader:
             hint = " (quote the value to make it a string)" if dated else ""
             self.fail(f"tag '{_short_tag(node.tag)}' is not allowed{hint}", line, field)
 
-    def scalar(self, node: ScalarNode, line: int, field: str | None):
+    def scalar(self, node, line: int, field: str | None):
         tag = node.tag
         if tag not in _SCALAR_TAGS:
             self.check_tag(node, _YAML + "str", line, field)
@@ -241,8 +266,9 @@ class _Reader:
             return node.value
         if tag == _YAML + "null":
             return None
-        build = {"bool": _SCALARS.construct_yaml_bool, "int": _SCALARS.construct_yaml_int,
-                 "float": _SCALARS.construct_yaml_float}[tag[len(_YAML):]]
+        yaml, scalars = _yaml().yaml, _yaml().scalars
+        build = {"bool": scalars.construct_yaml_bool, "int": scalars.construct_yaml_int,
+                 "float": scalars.construct_yaml_float}[tag[len(_YAML):]]
         try:
             return build(node)
         except (ValueError, KeyError, IndexError, yaml.YAMLError):  # `!!int` alone: IndexError
@@ -625,20 +651,165 @@ def _probe(lesson: Lesson, label: str, dtype: str | None = None, field: str | No
                            field=field) from None
 
 
-# The lesson files shipped with gdtutor are parsed by libyaml when PyYAML has it (the same
-# nodes, ten times faster); a student's file always goes through the guarded _Loader.
-_BUILTIN_LOADER = getattr(yaml, "CSafeLoader", None) or _Loader
+# -- the cache of built-in trees ---------------------------------------------------------------
+#
+# The _Node trees of the files shipped with gdtutor (lessons/index.yaml and each lesson) are
+# kept as JSON in $XDG_CACHE_HOME/gdtutor/ (~/.cache/gdtutor/), so that opening a built-in
+# lesson parses no YAML and imports no PyYAML. An entry stands for its file only while the
+# file's size, mtime and CRC-32 and gdtutor's version all match; a student's file is never kept,
+# as it is edited while it runs. The cache is only a shortcut: when it is missing, unreadable,
+# malformed or cannot be written, the YAML is parsed as if there were none, silently. JSON
+# rather than pickle, so that reading it can run no code. GDTUTOR_NO_CACHE=1 turns it off.
+
+CACHE_FORMAT = 1            # raise when _Reader.convert or the layout of an entry changes
+MAX_CACHE_BYTES = 8 << 20   # the built-in trees take tens of KiB; past this it is not a cache
+
+_cache_seen: dict[str, tuple] = {}   # cache file -> (its stat, its entries) when last read
 
 
-def _read(path: Path, label: str, loader=None) -> tuple[_Reader, _Node]:
+def _cache_file() -> Path | None:
+    """The cache's one file, or None when GDTUTOR_NO_CACHE is set or there is no home."""
+    if os.environ.get("GDTUTOR_NO_CACHE", "") not in ("", "0"):
+        return None
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):      # unset, or relative, which the XDG spec says to ignore
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+        if not os.path.isabs(base):  # no HOME and no password entry
+            return None
+    return Path(base, "gdtutor", f"lessons-v{CACHE_FORMAT}.json")
+
+
+def _stamp(path: Path) -> dict | None:
+    """What an entry must hold to stand for the file as it is now; None if it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_BYTES + 1)
+            status = os.fstat(f.fileno())
+    except OSError:
+        return None
+    # the CRC as well: two writes within one clock tick can leave size and mtime alike
+    return {"size": status.st_size, "mtime_ns": status.st_mtime_ns, "crc32": zlib.crc32(data),
+            "gdtutor": __version__}
+
+
+def _cache_entries(cache: Path) -> dict:
+    """The cache's entries (file -> entry), or {}; read again only when the file has changed."""
+    try:
+        # O_NONBLOCK: a FIFO put where the cache should be must not hang the start
+        fd = os.open(cache, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as f:
+            status = os.fstat(fd)
+            if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_CACHE_BYTES:
+                return {}
+            version = (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+            seen = _cache_seen.get(str(cache))
+            if seen is not None and seen[0] == version:
+                return seen[1]
+            import json
+            entries = json.loads(f.read(MAX_CACHE_BYTES + 1))
+    except (OSError, ValueError, RecursionError):  # RecursionError: brackets nested too deep
+        return {}
+    if not isinstance(entries, dict):
+        return {}
+    _cache_seen[str(cache)] = (version, entries)
+    return entries
+
+
+def _cached_tree(cache: Path, key: str, stamp: dict) -> _Node | None:
+    entry = _cache_entries(cache).get(key)
+    if not isinstance(entry, dict) or any(entry.get(k) != v for k, v in stamp.items()):
+        return None
+    try:
+        return _tree_from_json(entry.get("tree"))
+    except (ValueError, RecursionError):
+        return None
+
+
+def _keep_tree(cache: Path, key: str, stamp: dict, tree: _Node) -> None:
+    """Add the entry to the cache, dropping those whose files have gone or changed (a copied
+    folder, an older install); replaced whole, so that a reader sees the old file or the new."""
+    # a name of its own (O_EXCL), so that writers at once never share a half-written file;
+    # not tempfile, whose import costs more than the rest of this write
+    temporary = cache.with_name(f"{cache.name}.{os.urandom(6).hex()}.tmp")
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:   # a read-only or full disk, a file where a folder should be: nothing kept
+        return
+    try:
+        with open(fd, "w", encoding="ascii") as f:
+            import json
+            entries = {k: e for k, e in _cache_entries(cache).items()
+                       if k != key and _unchanged(k, e)}
+            entries[key] = dict(stamp, tree=_tree_to_json(tree))
+            f.write(json.dumps(entries, separators=(",", ":")))
+        os.replace(temporary, cache)
+    except (OSError, ValueError, RecursionError):  # ValueError: an int too long to write
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+
+
+def _unchanged(path: str, entry) -> bool:
+    try:
+        status = os.stat(path)
+    except (OSError, ValueError):   # ValueError: a NUL in a (corrupt) key
+        return False
+    return (isinstance(entry, dict) and entry.get("size") == status.st_size
+            and entry.get("mtime_ns") == status.st_mtime_ns)
+
+
+def _tree_to_json(node: _Node) -> list:
+    """[line, value]: a scalar as it is, a list of [line, value], or {key: [key line, [line,
+    value]]}; JSON keeps ints, floats (inf and nan too), strings and key order as they were."""
+    value = node.value
+    if isinstance(value, list):
+        value = [_tree_to_json(item) for item in value]
+    elif isinstance(value, dict):
+        value = {key: [node.key_lines[key], _tree_to_json(item)] for key, item in value.items()}
+    return [node.line, value]
+
+
+def _tree_from_json(item, depth: int = 0) -> _Node:
+    """The _Node _tree_to_json wrote; ValueError for anything else."""
+    if (depth > MAX_DEPTH or type(item) is not list or len(item) != 2
+            or type(item[0]) is not int):
+        raise ValueError("not a cached tree")
+    line, value = item
+    if type(value) is list:
+        return _Node(line, [_tree_from_json(child, depth + 1) for child in value])
+    if type(value) is not dict:
+        return _Node(line, value)  # JSON has no other kinds of value than a scalar
+    values: dict[str, _Node] = {}
+    key_lines: dict[str, int] = {}
+    for key, pair in value.items():
+        if type(pair) is not list or len(pair) != 2 or type(pair[0]) is not int:
+            raise ValueError("not a cached tree")
+        key_lines[key] = pair[0]
+        values[key] = _tree_from_json(pair[1], depth + 1)
+    return _Node(line, values, key_lines)
+
+
+def _read(path: Path, label: str, builtin: bool = False) -> tuple[_Reader, _Node]:
+    """The file's tree; a built-in file's from the cache when it holds the file as it is now."""
     reader = _Reader(label)
-    return reader, reader.compose(reader.read_text(path), loader)
+    cache = _cache_file() if builtin else None
+    if cache is None:
+        return reader, reader.compose(reader.read_text(path), builtin)
+    key, stamp = os.path.abspath(path), _stamp(path)
+    tree = _cached_tree(cache, key, stamp) if stamp is not None else None
+    if tree is None:
+        tree = reader.compose(reader.read_text(path), builtin)
+        if stamp is not None and _stamp(path) == stamp:   # not changed while it was parsed
+            _keep_tree(cache, key, stamp, tree)
+    return reader, tree
 
 
-def load(path: str | Path, *, _loader=None) -> Lesson:
+def load(path: str | Path, *, _builtin: bool = False) -> Lesson:
     """Read and validate one lesson file; raise GdtutorError (file, line, field) on any problem."""
     label = str(path)
-    reader, root = _read(Path(path), label, _loader)
+    reader, root = _read(Path(path), label, _builtin)
     lesson = reader.lesson(root, Path(path))
     _probe(lesson, label)
     return lesson
@@ -655,7 +826,7 @@ def _index(folder: Path) -> tuple[str, ...]:
     """The lesson files lessons/index.yaml lists, in order, checked against the folder: every
     file listed once and present, every file present listed. Reading it loads no lesson."""
     index = folder / "index.yaml"
-    reader, root = _read(index, str(index), _BUILTIN_LOADER)
+    reader, root = _read(index, str(index), builtin=True)
     listed = reader.mapping(root, "", ("lessons",), ("lessons",))["lessons"]
     names: list[str] = []
     for field, node in reader.items(listed, "lessons"):
@@ -678,7 +849,7 @@ def _index(folder: Path) -> tuple[str, ...]:
 @functools.cache
 def _builtin_lesson(folder: Path, name: str, order: int) -> Lesson:
     """One built-in lesson, numbered by its place in the index (loaded once, then shared)."""
-    lesson = load(folder / name, _loader=_BUILTIN_LOADER)
+    lesson = load(folder / name, _builtin=True)
     if lesson.id != Path(name).stem:
         raise GdtutorError(f"id '{lesson.id}' must match the file name '{name}'",
                            file=str(folder / name), line=lesson.line_of("id"), field="id")

@@ -231,6 +231,7 @@ CASES = [
     Case("expr-undefined-name", graph("x * z"), 4, "expression", "unknown name 'z'"),
     Case("expr-syntax", graph("x +* 2"), 4, "expression", "syntax error"),
     Case("expr-empty", graph("''"), 4, "expression", "expected an expression"),
+    Case("expr-infinite-number", graph("1e999 * x"), 4, "expression", "number is too large"),
     Case("objective-unknown-name", "id: x\ntitle: T\nkind: descent\nobjective: (w - c)**2\n"
          "params: {w: 1}\nlr: 1\niterations: 3\n", 4, "objective", "unknown name 'c'"),
     Case("expr-shape-mismatch", graph("sum(x @ y)").replace("y: 2", "y: [1, 2]"), 4,

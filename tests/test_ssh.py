@@ -195,7 +195,10 @@ def test_worked_example_over_ssh_at_80x24(sshd, tmp_path):
     remote_pid = tmp_path / "remote.pid"
     remote = (f"echo $$ > {shlex.quote(str(remote_pid))}; cd {shlex.quote(str(REPO))} && "
               f"exec env PATH={shlex.quote(os.path.dirname(PYTHON))}:/usr/bin:/bin "
-              f"TERM=xterm-256color LC_ALL=C.UTF-8 {shlex.quote(PYTHON)} -m gdtutor worked-example")
+              f"TERM=xterm-256color LC_ALL=C.UTF-8 "
+              # the account's real home: the lesson cache goes to the test's folder instead
+              f"XDG_CACHE_HOME={shlex.quote(str(tmp_path / 'cache'))} "
+              f"{shlex.quote(PYTHON)} -m gdtutor worked-example")
     command = shlex.join(sshd.ssh(tty=True) + [remote])
     pane = Pane(command, tmp_path / "raw.out", keep_status=True)
     try:

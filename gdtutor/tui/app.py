@@ -32,7 +32,8 @@ class GdtutorApp(WritesChangesOnly, App[None]):
     ]
 
     def __init__(self, lessons, stepper=None, *, lang: str = "en", ascii_plot: bool = False,
-                 overrides: dict | None = None, end_on_signals: bool = False) -> None:
+                 overrides: dict | None = None, end_on_signals: bool = False,
+                 resume_collector: bool = False) -> None:
         """`lessons`: the picker's list, or a function giving it (read when the picker is
         first shown; a lesson opened at start does not wait for the others to load)."""
         super().__init__()
@@ -43,16 +44,14 @@ class GdtutorApp(WritesChangesOnly, App[None]):
         self.overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
         self.end_on_signals = end_on_signals
         self.signals_seen: list[int] = []   # ending signals that came before the loop ran
+        self.resume_collector = resume_collector   # the CLI paused it for the start-up
 
     def on_mount(self) -> None:
         if self.end_on_signals:
             if hand_to_loop(self.end_by_signal) and self.signals_seen:
                 self.end_by_signal(self.signals_seen[0])
             self.set_interval(CHECK_TERMINAL, self._check_terminal)
-        # what start-up made lives as long as the app: moved out of the collector's sight once
-        # the first frame is out, a full collection no longer walks it (a pause of 20-100 ms
-        # in the middle of a step, every few dozen steps)
-        self.call_after_refresh(gc.freeze)
+        self.call_after_refresh(self._after_first_frame)
         # under a lesson opened at start, the picker is built when esc first shows it
         self.push_screen(PickerScreen(self.lessons, self.lang))
         if self.first is not None:
@@ -60,6 +59,14 @@ class GdtutorApp(WritesChangesOnly, App[None]):
             # a lesson opened from a file is watched for edits; a built-in one (order > 0) is not
             watch = SourceWatch(lesson.source) if lesson.source and not lesson.order else None
             self.push_screen(self.lesson_screen(self.first, watch=watch))
+
+    def _after_first_frame(self) -> None:
+        # what start-up made lives as long as the app: moved out of the collector's sight, a
+        # full collection no longer walks it (a pause of 20-100 ms in the middle of a step,
+        # every few dozen steps)
+        gc.freeze()
+        if self.resume_collector:
+            gc.enable()
 
     def end_by_signal(self, signum: int) -> None:
         """SIGTERM, SIGHUP, SIGINT or a hung-up terminal: end as `q` does, so the terminal is
@@ -133,7 +140,7 @@ def terminal_refusal(environ=None, stdin=None, screen=None) -> str | None:
 
 
 def run(lesson=None, *, lang: str = "en", ascii_plot: bool = False, mouse: bool | None = None,
-        overrides: dict | None = None) -> int:
+        overrides: dict | None = None, resume_collector: bool = False) -> int:
     """Start the TUI on the picker, or on `lesson` (already checked and overridden by the CLI).
 
     The picker shown at start reads the built-in lessons first (a broken one is the usual
@@ -151,7 +158,8 @@ def run(lesson=None, *, lang: str = "en", ascii_plot: bool = False, mouse: bool 
     if mouse is None:
         mouse = not os.environ.get("SSH_CONNECTION")
     app = GdtutorApp(builtin() if lesson is None else builtin, stepper, lang=lang,
-                     ascii_plot=ascii_plot, overrides=overrides, end_on_signals=True)
+                     ascii_plot=ascii_plot, overrides=overrides, end_on_signals=True,
+                     resume_collector=resume_collector)
     with caught_until_running(app.signals_seen):
         app.run(mouse=mouse)
     return app.return_code or 0

@@ -65,6 +65,7 @@ class DescentScreen(LessonScreen):
         super().__init__(stepper, **kwargs)
         self.one_weight = len(stepper.weight_names) == 1
         self.weight = stepper.weight_names[0] if self.one_weight else "w"
+        self._shown_step: tuple | None = None    # (k, diverged_at) the widgets show
 
     def compose(self) -> ComposeResult:
         s = self.stepper
@@ -72,10 +73,25 @@ class DescentScreen(LessonScreen):
             "history": lambda: history_table(self.numbers),
             "lesson": lambda: lesson_text(self.lesson.text.get(self.lang)),
         })
-        steps = StepsPanel(self.numbers, s.weight_names, self.lesson.grad_scale, id="steps")
+        parts = [Status(id="status"),
+                 StepsPanel(self.numbers, s.weight_names, self.lesson.grad_scale, id="steps"),
+                 ViewBar(id="viewbar"), GraphView(id="graph-view"),
+                 LossPlot(ascii_plot=self.ascii_plot, id="loss-plot")]
+        if self.one_weight:
+            parts.append(Parabola(s.loss_of, self.weight, ascii_plot=self.ascii_plot,
+                                  id="parabola"))
+        self._parts = {type(part): part for part in parts}
         # the screen's class before it has children: set after, it restyles every widget
         self.set_class(not self.one_weight, "-vector")
-        yield Status(id="status")
+        if not getattr(s, "pending", False):
+            # the widgets hold step k before the first layout: the first frame is the whole
+            # screen, not a frame of empty panels, then one laid out again around the numbers
+            self._look_ahead()
+            self._show_step(self._now())
+            self._part(ViewBar).show(self.view)
+            self.refresh_status()
+        steps = self._part(StepsPanel)
+        yield self._part(Status)
         yield Notice(id="notice")
         if not self.one_weight:
             yield steps      # a table of weights needs the full width
@@ -83,56 +99,66 @@ class DescentScreen(LessonScreen):
             with Vertical(id="left"):
                 if self.one_weight:
                     yield steps
-                yield ViewBar(id="viewbar")
+                yield self._part(ViewBar)
                 with ContentSwitcher(initial="graph", id="views"):
                     with Pane(id="graph"):
-                        yield GraphView(id="graph-view")
+                        yield self._part(GraphView)
                     # the history table and the lesson text: mounted when first shown
             with Vertical(id="plots"):
-                yield LossPlot(ascii_plot=self.ascii_plot, id="loss-plot")
+                yield self._part(LossPlot)
                 if self.one_weight:
-                    yield Parabola(s.loss_of, self.weight, ascii_plot=self.ascii_plot,
-                                   id="parabola")
+                    yield self._part(Parabola)
         yield LateProgressBar(id="progress", show_eta=False)
         yield KeysFooter(compact=True)
         yield TooSmall()
 
-    def on_mount(self) -> None:
+    def _part(self, kind):
+        """One of the screen's own widgets, made in compose (and maybe not mounted yet)."""
+        return self._parts[kind]
+
+    def _look_ahead(self) -> None:
         s = self.stepper
-        self.set_class(not self.one_weight, "-vector")
-        if self.waiting_for_torch():
-            self.query_one(ViewBar).show(self.view)
-            self.refresh_status()
-            return
         if self.one_weight and s.k == 0 and s.computed == 0:
             s.goto(min(s.iterations, LOOKAHEAD))
             s.goto(0)
-        self.query_one(ViewBar).show(self.view)
+
+    def on_mount(self) -> None:
+        self.set_class(not self.one_weight, "-vector")
+        if self.waiting_for_torch():
+            self._part(ViewBar).show(self.view)
+            self.refresh_status()
+            return
+        self._look_ahead()
+        self._part(ViewBar).show(self.view)
         self.sync()
 
     # -- state into widgets ----------------------------------------------------------------
 
-    def sync(self) -> None:
+    def _now(self) -> Position:
         s = self.stepper
-        self.position = Position(s.k, s.computed, s.lr, s.backend_name, s.diverged_at)
+        return Position(s.k, s.computed, s.lr, s.backend_name, s.diverged_at)
+
+    def sync(self) -> None:
+        self.position = self._now()
 
     def watch_position(self, old: Position | None, new: Position) -> None:
-        if old is None or (old.k, old.diverged_at) != (new.k, new.diverged_at):
+        if self._shown_step != (new.k, new.diverged_at):
             self._show_step(new)
         self.refresh_status()
 
     def _show_step(self, p: Position) -> None:
         s, k = self.stepper, p.k
-        steps = self.query_one(StepsPanel)
+        self._shown_step = (k, p.diverged_at)
+        steps = self._part(StepsPanel)
         if k == 0:
             steps.show_start(s.weights_at(0), s.loss_at(0), diverged=p.diverged_at == 0)
         else:
             steps.show_record(s.record(k), p.diverged_at)
         self._show_view(self.view)
         losses = s.losses(upto=k)
-        self.query_one(LossPlot).show(losses, k, p.diverged_at, self.log_scale, s.iterations)
+        self._part(LossPlot).show(losses, k, p.diverged_at, self.log_scale, s.iterations)
         if self.one_weight:
-            self.query_one(Parabola).show(s.weights_history(k)[:, 0], losses, k,
+            self._part(Parabola).show(s.weights_history(k)[:, 0], losses, k,
                                           cover=s.weights_history()[:, 0],
                                           current=self.numbers.weights(s.weights_at(k)))
 
@@ -141,7 +167,7 @@ class DescentScreen(LessonScreen):
         s, k = self.stepper, self.position.k if self.position else self.stepper.k
         if view == "graph":
             at = max(k - 1, 0)
-            self.query_one(GraphView).show(
+            self._part(GraphView).show(
                 s.nodes(at), self.numbers,
                 f"graph of L at {self.weight}{at}; grad = ∂L/∂node")
         elif view == "history" and self.lazy_views.ready("history"):
@@ -160,9 +186,8 @@ class DescentScreen(LessonScreen):
         super().restore(kept)
 
     def refresh_status(self) -> None:
-        s = self.stepper
-        p = self.position or Position(s.k, s.computed, s.lr, s.backend_name, s.diverged_at)
-        self.query_one(Status).show(StatusLine(
+        p = self.position or self._now()
+        self._part(Status).show(StatusLine(
             title=self.lesson.title.get(self.lang),
             position=f"k = {p.k} of {self.stepper.iterations}",
             lr=self.numbers.lr(p.lr), backend=p.backend, dtype=self.stepper.dtype,
@@ -172,7 +197,7 @@ class DescentScreen(LessonScreen):
     def watch_log_scale(self) -> None:
         p = self.position
         if p is not None:
-            self.query_one(LossPlot).show(self.stepper.losses(upto=p.k), p.k, p.diverged_at,
+            self._part(LossPlot).show(self.stepper.losses(upto=p.k), p.k, p.diverged_at,
                                           self.log_scale, self.stepper.iterations)
 
     def watch_view(self, view: str) -> None:
@@ -184,7 +209,7 @@ class DescentScreen(LessonScreen):
 
         self.lazy_views.ensure(switcher, view, shown)
         switcher.current = view
-        self.query_one(ViewBar).show(view)
+        self._part(ViewBar).show(view)
         if self.position is not None:
             self._show_view(view)
 
@@ -211,7 +236,7 @@ class DescentScreen(LessonScreen):
     def restart(self) -> None:
         self.stepper.reset()
         if self.one_weight:
-            self.query_one(Parabola).forget_range()
+            self._part(Parabola).forget_range()
         self.sync()
 
     def last_step(self) -> int:

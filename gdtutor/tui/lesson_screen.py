@@ -16,7 +16,6 @@ from textual.worker import Worker, WorkerState
 
 from ..errors import GdtutorError
 from ..stepper import Stepper
-from .goto import GotoScreen, parse_target
 from .notice import Notice
 from .rebuild import replay
 from .source import SourceWatch, signature
@@ -28,6 +27,7 @@ PLAY = Binding.Group("play", compact=True)
 USES_STEPPER = {"step", "back", "reset", "goto", "play", "backend", "lr_up", "lr_down", "log",
                 "view", "reload"}
 POLL = 1.0   # seconds between looks at a lesson file for edits
+TORCH_AFTER = 0.1   # seconds from the first frame to the start of torch's import
 
 
 def guarded(action: Callable) -> Callable:
@@ -192,9 +192,12 @@ class LessonScreen(Screen):
             self.stepper = result
             self.on_mount()
 
-        # said on the first frame; torch is imported once that frame is out
+        # said on the first frame; torch is imported once that frame is out and written:
+        # the import holds the interpreter for a second or more, and started at once it
+        # would keep the thread that writes the frame to the terminal waiting
         self.busy = "loading torch…"
-        self.call_after_refresh(self.in_background, load, self.busy, loaded)
+        self.call_after_refresh(self.set_timer, TORCH_AFTER,
+                                lambda: self.in_background(load, self.busy, loaded))
         return True
 
     # -- reporting -------------------------------------------------------------------------
@@ -232,12 +235,14 @@ class LessonScreen(Screen):
         self.restart()
 
     def action_goto(self) -> None:
+        from .goto import GotoScreen     # its Input and Label are imported when first asked
         self.playing = False
         self.app.push_screen(GotoScreen(self.last_step(), self.goto_noun), self._goto_answer)
 
     def _goto_answer(self, answer: str | None) -> None:
         if answer is None:
             return
+        from .goto import parse_target
         try:
             target = parse_target(answer, self.last_step())
         except ValueError as error:

@@ -5,13 +5,13 @@ import functools
 import itertools
 
 import numpy as np
-from plotext import _utility as plotext_utility
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region
 from textual.strip import Strip
-from textual_plotext import PlotextPlot
+
+from .plotext_loader import PlotextPlot, plotext_utility
 
 MIN_WIDTH, MIN_HEIGHT = 16, 5
 BUCKETS = 160       # longer series are thinned for drawing only (a plot is at most a few

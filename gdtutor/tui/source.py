@@ -1,7 +1,6 @@
 """Has the lesson file changed? Polled, not watched: it works alike on local disks and NFS."""
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -15,6 +14,7 @@ def signature(path: Path) -> Signature | None:
 
     The hash catches an edit that keeps the size within one tick of a coarse clock (NFS and
     FAT stamp whole seconds); it is skipped for a file too big to be a lesson."""
+    import hashlib   # only a lesson opened from a file is watched
     try:
         stat = os.stat(path)
         digest = None
