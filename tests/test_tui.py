@@ -125,6 +125,19 @@ async def test_enter_opens_the_highlighted_lesson_and_escape_returns():
         assert app.screen.lesson.id == ids[0]
 
 
+async def test_keys_that_arrive_together_are_taken_in_order_in_the_picker():
+    # over a slow link, keys typed quickly arrive in one packet: enter must not overtake the
+    # arrows before it
+    app = make_app(None)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        ids = [lesson.id for lesson in builtin()]
+        await pilot.press(*["down"] * ids.index("worked-example"), "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DescentScreen)
+        assert app.screen.lesson.id == "worked-example"
+
+
 async def test_picker_reports_an_override_a_lesson_cannot_take():
     app = make_app(None, overrides={"backend": "torch"})
     async with app.run_test(size=SIZE, notifications=True) as pilot:

@@ -271,3 +271,29 @@ async def test_the_progress_bar_is_composed_when_first_shown():
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert bar.children and bar.query_one("#bar")
+
+
+# -- the first frame is painted once -------------------------------------------------------------
+
+@pytest.mark.parametrize("opened", [None, "grad-descent", "worked-example", "backprop"])
+async def test_no_screen_is_painted_inside_the_start_up_batch(monkeypatch, opened):
+    """Textual would paint the screens pushed while the app starts and throw the frames away
+    (nothing is written in a batch); they are painted once the batch is over, and whole."""
+    from textual._compositor import Compositor
+    painted: list[tuple[str, int]] = []
+    real = Compositor.render_update
+
+    def render_update(compositor, *args, **kwargs):
+        painted.append((type(compositor.root).__name__, app._batch_count))
+        return real(compositor, *args, **kwargs)
+
+    monkeypatch.setattr(Compositor, "render_update", render_update)
+    app = GdtutorApp(builtin, Stepper(resolve(opened)) if opened else None)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        shown = type(app.screen)
+        assert shown is (PickerScreen if opened is None else
+                         descent.DescentScreen if opened != "backprop" else
+                         graph_screen.GraphScreen)
+        assert all(batch == 0 for _, batch in painted), painted
+        assert shown.__name__ in {root for root, _ in painted}     # painted after it

@@ -102,3 +102,18 @@ def test_worked_example_in_tmux_at_80x24():
         assert command_now in ("sleep", "sh", "bash", "dash"), command_now
     finally:
         term.close()
+
+
+def test_keys_that_arrive_in_one_burst_are_taken_in_order():
+    # over a slow link, keys typed quickly arrive together: in the picker, enter must not be
+    # taken before the arrows sent with it
+    command = (f"cd {shlex.quote(str(ROOT))} && TERM=xterm-256color "
+               f"{shlex.quote(sys.executable)} -m gdtutor; sleep 120")
+    term = Terminal(command)
+    try:
+        term.wait_for("q quit")
+        term.tmux("send-keys", "-t", term.session, "Down", "Down", "Enter")   # one write
+        screen = term.wait_for("k = 0 of")
+        assert "A worked example" in screen.splitlines()[0], screen
+    finally:
+        term.close()

@@ -17,6 +17,7 @@ from textual.worker import Worker, WorkerState
 from ..errors import GdtutorError
 from ..stepper import Stepper
 from .notice import Notice
+from .output import PaintsAfterStartup
 from .rebuild import replay
 from .source import SourceWatch, signature
 from .text import Numbers
@@ -50,7 +51,7 @@ class Progress(Message):
         self.total = total
 
 
-class LessonScreen(Screen):
+class LessonScreen(PaintsAfterStartup, Screen):
     """A screen over one Stepper; subclasses say what one step, back and reset mean."""
 
     # subclasses list STEPPING, then their own keys, then LEAVING (the footer keeps that order)

@@ -11,21 +11,29 @@ from textual.widgets import OptionList, Static
 
 from ..errors import GdtutorError
 from .footer import KeysFooter
+from .output import PaintsAfterStartup
 from .too_small import TooSmall
 
 Lessons = Union[Iterable, Callable[[], Iterable]]
+OPEN = "open the highlighted lesson (↑ and ↓ choose)"
 
 
 class LessonList(OptionList):
     """Textual's OptionList, whose PgUp and PgDn do nothing while it has never been laid out
-    (a picker first shown while the terminal is too small) rather than fail."""
+    (a picker first shown while the terminal is too small) rather than fail.
+
+    Enter is the list's own key, not a priority key of the screen: a key is taken in the order
+    it came, and over a slow link keys typed quickly arrive together (↓ ↓ enter must open the
+    third lesson, not the first)."""
+
+    BINDINGS = [Binding("enter", "select", "open", tooltip=OPEN)]
 
     def _move_page(self, direction) -> None:
         if self._lines:
             super()._move_page(direction)
 
 
-class PickerScreen(Screen):
+class PickerScreen(PaintsAfterStartup, Screen):
     """A list of lessons: title in the chosen language, id, and a one-line summary.
 
     `lessons` is a list, or a function giving one (`lesson.builtin`). A picker that is not on
@@ -34,8 +42,7 @@ class PickerScreen(Screen):
     and its widgets made, only if the student goes back to it.
     """
 
-    BINDINGS = [Binding("enter", "open", "open", priority=True,
-                        tooltip="open the highlighted lesson (↑ and ↓ choose)")]
+    BINDINGS = [Binding("enter", "open", "open", tooltip=OPEN)]
 
     def __init__(self, lessons: Lessons, lang: str = "en") -> None:
         super().__init__()
