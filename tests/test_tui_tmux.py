@@ -117,3 +117,22 @@ def test_keys_that_arrive_in_one_burst_are_taken_in_order():
         assert "A worked example" in screen.splitlines()[0], screen
     finally:
         term.close()
+
+
+def test_a_go_to_typed_in_one_burst_goes_there():
+    # `g`, the number and Enter arriving in one read: the keys after g were on their way to
+    # the lesson screen before the prompt existed; the prompt takes them, in order
+    command = (f"cd {shlex.quote(str(ROOT))} && TERM=xterm-256color "
+               f"{shlex.quote(sys.executable)} -m gdtutor worked-example; sleep 120")
+    term = Terminal(command)
+    try:
+        term.wait_for("q quit")
+        term.tmux("send-keys", "-t", term.session, "g", "1", "2", "Enter")   # one write
+        screen = term.wait_for("w12 = w11 − α·grad")
+        assert "k = 12 of 20" in screen and "is not a whole number" not in screen
+        term.tmux("send-keys", "-t", term.session, "g3", "Enter")
+        screen = term.wait_for("w3 = w2 − α·grad")
+        assert "k = 3 of 20" in screen
+        assert "graph of L at w2" in screen            # 3 went into the prompt, not to view 3
+    finally:
+        term.close()

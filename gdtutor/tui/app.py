@@ -102,6 +102,13 @@ class GdtutorApp(WritesChangesOnly, App[None]):
             return
         self.push_screen(self.lesson_screen(stepper))
 
+    def on_key(self, event: events.Key) -> None:
+        # a key no binding took, while the go-to prompt is on top: typed with the g that
+        # opened it, it went to the lesson screen first; the prompt takes it
+        take = getattr(self.screen, "type_ahead", None)
+        if take is not None and take(event):
+            event.stop()
+
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(too_small(event.size.width, event.size.height), "-too-small")
         for widget in self.screen.query(TooSmall):

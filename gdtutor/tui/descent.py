@@ -84,8 +84,8 @@ class DescentScreen(LessonScreen):
         # the screen's class before it has children: set after, it restyles every widget
         self.set_class(not self.one_weight, "-vector")
         if not getattr(s, "pending", False):
-            # the widgets hold step k before the first layout: the first frame is the whole
-            # screen, not a frame of empty panels, then one laid out again around the numbers
+            # the widgets hold step k before the first layout, so the screen is laid out once,
+            # around the numbers (not around empty panels first, then again)
             self._look_ahead()
             self._show_step(self._now())
             self._part(ViewBar).show(self.view)
@@ -159,8 +159,8 @@ class DescentScreen(LessonScreen):
         self._part(LossPlot).show(losses, k, p.diverged_at, self.log_scale, s.iterations)
         if self.one_weight:
             self._part(Parabola).show(s.weights_history(k)[:, 0], losses, k,
-                                          cover=s.weights_history()[:, 0],
-                                          current=self.numbers.weights(s.weights_at(k)))
+                                      cover=s.weights_history()[:, 0],
+                                      current=self.numbers.weights(s.weights_at(k)))
 
     def _show_view(self, view: str) -> None:
         """Only the view on screen is drawn; the others catch up when shown."""
@@ -198,7 +198,7 @@ class DescentScreen(LessonScreen):
         p = self.position
         if p is not None:
             self._part(LossPlot).show(self.stepper.losses(upto=p.k), p.k, p.diverged_at,
-                                          self.log_scale, self.stepper.iterations)
+                                      self.log_scale, self.stepper.iterations)
 
     def watch_view(self, view: str) -> None:
         switcher = self.query_one(ContentSwitcher)

@@ -1,6 +1,7 @@
 """The go-to prompt: a small modal that returns what was typed, or None on escape."""
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -17,11 +18,37 @@ class GotoScreen(ModalScreen[str | None]):
         super().__init__()
         self.last = last
         self.what = what
+        self._early: list[events.Key] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="goto-box"):
             yield Label(f"Go to {self.what} (0–{self.last}), then Enter; Escape cancels")
             yield Input(placeholder=f"0–{self.last}", id="goto-input")
+
+    def on_mount(self) -> None:
+        for key in self._early:
+            self.type_ahead(key)
+        self._early.clear()
+
+    def type_ahead(self, key: events.Key) -> bool:
+        """Take a key that reached the app unused while this prompt is on top: one typed in
+        the same burst as the g that opened it (over a slow link, `g10` and Enter arrive in
+        one read), sent to the lesson screen before the prompt existed. A character goes into
+        the field and Enter answers, as if typed there; False for any other key."""
+        if not (key.is_printable and key.character) and key.key != "enter":
+            return False
+        found = self.query(Input)
+        if not found:                     # the field is not there yet: taken when it is
+            self._early.append(key)
+            return True
+        field = found.first()
+        if key.key != "enter":
+            field.insert_text_at_cursor(key.character)
+        elif self.focused is not field:   # (with the field focused, its own Enter answers)
+            self.close(field.value)
+        else:
+            return False
+        return True
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
