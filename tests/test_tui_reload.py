@@ -6,6 +6,7 @@ import contextlib
 import io
 import os
 import time
+from fractions import Fraction
 
 import pytest
 from rich.console import Console
@@ -253,3 +254,55 @@ async def test_a_built_in_lessons_file_opened_by_its_path_is_watched():
     app = GdtutorApp(builtin(), Stepper(lesson))
     async with started(app):
         assert app.screen.watch is not None and app.screen.watch.path == lesson.source
+
+
+async def test_a_reload_keeps_the_students_alpha_unless_the_edit_sets_alpha(tmp_path):
+    path = parabola(tmp_path)
+    app = app_on(path)
+    async with started(app, notifications=True) as pilot:
+        await pilot.press("n", "+", "n", "n")      # α = 1/4 for step 1, then 1/2
+        first = app.screen
+        assert first.stepper.lr_changes() == [(0, Fraction(1, 4)), (1, Fraction(1, 2))]
+
+        # an edit of the objective only: the same α changes, replayed on the new lesson
+        write(path, PARABOLA.format(target=4, iterations=10))
+        await until(pilot, lambda: app.screen is not first, what="the reload")
+        s = app.screen.stepper
+        ref = Stepper(load(path))
+        ref.goto(1)
+        ref.set_lr(Fraction(1, 2))
+        ref.goto(3)
+        assert s.k == 3 and s.lr == Fraction(1, 2)
+        assert s.lr_changes() == ref.lr_changes()
+        # w: 0, then 0 − (1/4)·2(0 − 4) = 2, then w − (1/2)·2(w − 4) = 4, 4
+        assert [s.fmt(s.weights_at(k)[0]) for k in range(4)] == ["0", "2", "4", "4"]
+        assert [ref.fmt(ref.weights_at(k)[0]) for k in range(4)] == ["0", "2", "4", "4"]
+        assert "= 4" in shown(app)[1]
+
+        # an edit that sets α: the file's α, from the start
+        second = app.screen
+        write(path, PARABOLA.format(target=4, iterations=10).replace('lr: "1/4"', 'lr: "1/8"'))
+        await until(pilot, lambda: app.screen is not second, what="the second reload")
+        s = app.screen.stepper
+        assert s.k == 3 and s.lr_changes() == [(0, Fraction(1, 8))]
+        # 0, 1, 7/4, 37/16: w − (1/8)·2(w − 4)
+        assert s.fmt(s.weights_at(3)[0]) == "37/16"
+
+
+async def test_a_reload_keeps_the_backend_the_student_chose(tmp_path):
+    pytest.importorskip("torch")
+    path = tmp_path / "parabola.yaml"
+    path.write_text(PARABOLA.format(target=2, iterations=10).replace("exact", "float64"))
+    app = app_on(path)
+    async with started(app, notifications=True) as pilot:
+        await pilot.press("n", "t")
+        await until(pilot, lambda: app.screen.stepper.backend_name == "torch",
+                    what="the switch to torch")
+        await pilot.press("n")
+        first = app.screen
+        write(path, PARABOLA.format(target=4, iterations=10).replace("exact", "float64"))
+        await until(pilot, lambda: app.screen is not first, what="the reload")
+        s = app.screen.stepper
+        assert s.k == 2 and s.backend_name == "torch"
+        # 0, 2, 3 toward 4 with α = 1/4, in float64 on torch
+        assert [float(s.weights_at(k)[0]) for k in range(3)] == [0.0, 2.0, 3.0]

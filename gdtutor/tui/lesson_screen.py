@@ -402,6 +402,9 @@ class LessonScreen(PaintsAfterStartup, Screen):
         bad one is shown as its one-line error while the last good version runs on."""
         watch, app, kept = self.watch, self.app, self.kept()
         position, kind = self.position_index(), self.lesson.kind
+        # what the student changed with keys, carried over where the edit did not change it
+        before = self.stepper.lesson
+        changes, backend = self.stepper.lr_changes(), self.stepper.backend_name
         # this version is taken in whatever comes of it: a bad one is not read again each poll
         seen = watch.seen = signature(watch.path)
 
@@ -412,7 +415,17 @@ class LessonScreen(PaintsAfterStartup, Screen):
             except GdtutorError as error:
                 return error
             if stepper.lesson.kind == kind == "descent":
-                stepper.goto(position, self.post_progress, cancelled)
+                lesson = stepper.lesson
+                if (lesson.backend, lesson.dtype) == (before.backend, before.dtype) \
+                        and backend != stepper.backend_name:
+                    try:
+                        stepper.set_backend(backend)
+                    except GdtutorError:
+                        pass            # the file's backend, then
+                if lesson.lr == before.lr:
+                    replay(stepper, changes, position, self.post_progress, cancelled)
+                else:                   # the edit set α: the file's α from the start
+                    stepper.goto(position, self.post_progress, cancelled)
             return stepper
 
         def done(got) -> None:
