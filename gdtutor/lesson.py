@@ -266,7 +266,8 @@ class _Reader:
             return node.value
         if tag == _YAML + "null":
             return None
-        yaml, scalars = _yaml().yaml, _yaml().scalars
+        found = _yaml()
+        yaml, scalars = found.yaml, found.scalars
         build = {"bool": scalars.construct_yaml_bool, "int": scalars.construct_yaml_int,
                  "float": scalars.construct_yaml_float}[tag[len(_YAML):]]
         try:

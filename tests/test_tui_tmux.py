@@ -104,15 +104,26 @@ def test_worked_example_in_tmux_at_80x24():
         term.close()
 
 
-def test_keys_that_arrive_in_one_burst_are_taken_in_order():
-    # over a slow link, keys typed quickly arrive together: in the picker, enter must not be
-    # taken before the arrows sent with it
+
+def tutor(*args: str) -> Terminal:
+    """gdtutor with `args` in a terminal of its own, on screen down to its keys line."""
     command = (f"cd {shlex.quote(str(ROOT))} && TERM=xterm-256color "
-               f"{shlex.quote(sys.executable)} -m gdtutor; sleep 120")
+               f"{shlex.quote(sys.executable)} -m gdtutor {shlex.join(args)}; sleep 120")
     term = Terminal(command)
+    term.wait_for("q quit")
+    return term
+
+
+def burst(term: Terminal, *keys: str) -> None:
+    """The keys in one write, as a slow link delivers keys typed quickly."""
+    term.tmux("send-keys", "-t", term.session, *keys)
+
+
+def test_keys_that_arrive_in_one_burst_are_taken_in_order():
+    # in the picker, enter must not be taken before the arrows sent with it
+    term = tutor()
     try:
-        term.wait_for("q quit")
-        term.tmux("send-keys", "-t", term.session, "Down", "Down", "Enter")   # one write
+        burst(term, "Down", "Down", "Enter")
         screen = term.wait_for("k = 0 of")
         assert "A worked example" in screen.splitlines()[0], screen
     finally:
@@ -120,17 +131,14 @@ def test_keys_that_arrive_in_one_burst_are_taken_in_order():
 
 
 def test_a_go_to_typed_in_one_burst_goes_there():
-    # `g`, the number and Enter arriving in one read: the keys after g were on their way to
-    # the lesson screen before the prompt existed; the prompt takes them, in order
-    command = (f"cd {shlex.quote(str(ROOT))} && TERM=xterm-256color "
-               f"{shlex.quote(sys.executable)} -m gdtutor worked-example; sleep 120")
-    term = Terminal(command)
+    # the keys after g were on their way to the lesson screen before the prompt existed; the
+    # prompt takes them, in order
+    term = tutor("worked-example")
     try:
-        term.wait_for("q quit")
-        term.tmux("send-keys", "-t", term.session, "g", "1", "2", "Enter")   # one write
+        burst(term, "g", "1", "2", "Enter")
         screen = term.wait_for("w12 = w11 − α·grad")
         assert "k = 12 of 20" in screen and "is not a whole number" not in screen
-        term.tmux("send-keys", "-t", term.session, "g3", "Enter")
+        burst(term, "g3", "Enter")
         screen = term.wait_for("w3 = w2 − α·grad")
         assert "k = 3 of 20" in screen
         assert "graph of L at w2" in screen            # 3 went into the prompt, not to view 3
