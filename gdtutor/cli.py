@@ -136,7 +136,7 @@ def cmd_tui(args) -> int:
     overrides = {k: getattr(args, k) for k in ("backend", "dtype", "lr", "steps")
                  if getattr(args, k) is not None}
     return run(lesson, lang=args.lang, ascii_plot=args.ascii, mouse=args.mouse,
-               overrides=overrides, resume_collector=args.collector_paused) or 0
+               overrides=overrides) or 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -155,7 +155,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         gc.disable()
     try:
         args = _parser(command).parse_args(rest)
-        args.collector_paused = paused
         if args.lang is None:
             args.lang = default_lang()
         return {"list": cmd_list, "replay": cmd_replay, "check": cmd_check, "tui": cmd_tui}[command](args)

@@ -147,7 +147,7 @@ def terminal_refusal(environ=None, stdin=None, screen=None) -> str | None:
 
 
 def run(lesson=None, *, lang: str = "en", ascii_plot: bool = False, mouse: bool | None = None,
-        overrides: dict | None = None, resume_collector: bool = False) -> int:
+        overrides: dict | None = None) -> int:
     """Start the TUI on the picker, or on `lesson` (already checked and overridden by the CLI).
 
     The picker shown at start reads the built-in lessons first (a broken one is the usual
@@ -166,7 +166,8 @@ def run(lesson=None, *, lang: str = "en", ascii_plot: bool = False, mouse: bool 
         mouse = not os.environ.get("SSH_CONNECTION")
     app = GdtutorApp(builtin() if lesson is None else builtin, stepper, lang=lang,
                      ascii_plot=ascii_plot, overrides=overrides, end_on_signals=True,
-                     resume_collector=resume_collector)
+                     # paused by the CLI for the start-up: resumed after the first frame
+                     resume_collector=not gc.isenabled())
     with caught_until_running(app.signals_seen):
         app.run(mouse=mouse)
     return app.return_code or 0
