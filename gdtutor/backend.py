@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from fractions import Fraction
+from typing import NamedTuple
 
 import numpy as np
 
@@ -34,8 +34,7 @@ ARITHMETIC = {
 }
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(NamedTuple):
     """One node of the computation graph, as evaluated at some weights."""
 
     id: str                    # a name ("x", "w", "X") or "v<i>"
@@ -48,8 +47,7 @@ class Node:
     grad_fn: str | None = None  # torch's name for the backward function
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """One node of a plan: the op, its argument positions, and its leaf payload."""
 
     id: str

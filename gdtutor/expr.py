@@ -4,8 +4,8 @@ from __future__ import annotations
 import ast
 import difflib
 import math
-from dataclasses import dataclass
 from fractions import Fraction
+from typing import NamedTuple
 
 from .errors import ExprError
 
@@ -19,8 +19,7 @@ FUNCTIONS = ("sum", "mean", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh",
              "sigmoid", "relu", "T")
 
 
-@dataclass(frozen=True)
-class Expr:
+class Expr(NamedTuple):
     """One node of an expression: an op over argument nodes, a name, or a constant."""
 
     op: str                      # "const", "name", "neg", a BINARY value or a FUNCTIONS name

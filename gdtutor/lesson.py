@@ -1,7 +1,6 @@
 """Lesson files in, validated Lessons out: every error names the file, the line and the field."""
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import functools
 import keyword
@@ -854,7 +853,7 @@ def _builtin_lesson(folder: Path, name: str, order: int) -> Lesson:
     if lesson.id != Path(name).stem:
         raise GdtutorError(f"id '{lesson.id}' must match the file name '{name}'",
                            file=str(folder / name), line=lesson.line_of("id"), field="id")
-    return dataclasses.replace(lesson, order=order)
+    return lesson._replace(order=order)
 
 
 @functools.cache
@@ -917,7 +916,7 @@ def with_overrides(lesson: Lesson, *, backend: str | None = None, dtype: str | N
             raise GdtutorError(f"expected a positive whole number, got {_show(steps)}",
                                field="--steps")
         changes["iterations"] = steps
-    new = dataclasses.replace(lesson, **changes)
+    new = lesson._replace(**changes)
     if new.backend == "torch" and new.dtype == "exact":
         if dtype is not None:
             raise GdtutorError("exact arithmetic runs on the numpy backend only", field="--dtype")

@@ -1,9 +1,12 @@
-"""Typed, immutable lessons: what the loader builds and everything downstream reads."""
+"""Typed, immutable lessons: what the loader builds and everything downstream reads.
+
+NamedTuples: immutable, and cheap to create at start-up.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import NamedTuple
 
 from .expr import Expr
 
@@ -14,8 +17,7 @@ DTYPES = ("float64", "float32", "exact")
 Value = object
 
 
-@dataclass(frozen=True)
-class Text:
+class Text(NamedTuple):
     """A string in English and Chinese; either falls back to the other."""
 
     en: str = ""
@@ -25,8 +27,7 @@ class Text:
         return (self.zh or self.en) if lang == "zh" else (self.en or self.zh)
 
 
-@dataclass(frozen=True)
-class Checkpoint:
+class Checkpoint(NamedTuple):
     """What replay verifies. Graph lessons use value/grads; descent lessons use step/weights/loss/grad."""
 
     line: int                                  # line in the lesson file, for messages
@@ -41,8 +42,7 @@ class Checkpoint:
     grads: tuple[tuple[str, Value], ...] | None = None
 
 
-@dataclass(frozen=True)
-class Linear:
+class Linear(NamedTuple):
     """The linear-model form of a descent lesson, kept for display; `objective` is its sugar."""
 
     X: tuple          # m rows of d features (after the bias column, if any)
@@ -51,8 +51,7 @@ class Linear:
     loss: str         # "sse" or "half_mse"
 
 
-@dataclass(frozen=True)
-class Lesson:
+class Lesson(NamedTuple):
     """One lesson, validated. `params` are a graph lesson's inputs or a descent lesson's weights."""
 
     id: str

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from fractions import Fraction
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -15,8 +14,7 @@ from .numbers import as_float64, finite_exact, fmt, fmt_vec, to_float
 from .numpy_backend import NotFinite
 
 
-@dataclass(frozen=True)
-class StepRecord:
+class StepRecord(NamedTuple):
     """Iteration k: from w_(k-1) through the document's three steps to w_k."""
 
     k: int
@@ -29,8 +27,7 @@ class StepRecord:
     backend: str
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     """The α and backend used for every step from `start` on, until the next setting."""
 
     start: int

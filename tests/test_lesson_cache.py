@@ -3,7 +3,6 @@ cache that is stale, damaged or out of reach only costs the parse, and a student
 never kept in it."""
 from __future__ import annotations
 
-import dataclasses
 import errno
 import json
 import math
@@ -128,7 +127,7 @@ def test_every_builtin_lesson_from_a_warm_cache_is_the_lesson_parsed_from_yaml(
             if re.fullmatch(r"[a-z_]+", field):
                 assert text[line - 1].startswith(f"{field}:"), (item.id, field, line)
         # and against PyYAML's pure-Python loader, which never uses the cache
-        assert dataclasses.replace(item, order=0) == lessons.load(item.source)
+        assert item._replace(order=0) == lessons.load(item.source)
 
 
 def test_the_tree_of_every_builtin_file_round_trips_exactly(cache, parses, monkeypatch):

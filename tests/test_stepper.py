@@ -1,7 +1,6 @@
 """The stepper against the document's figures, closed forms and exact fractions."""
 from __future__ import annotations
 
-import dataclasses
 from fractions import Fraction as F
 
 import numpy as np
@@ -58,7 +57,7 @@ def test_worked_example_first_iterations_as_the_document_writes_them():
 
 @pytest.mark.parametrize("dtype, rel", [("float64", 1e-15), ("float32", 1e-6)])
 def test_float_worked_example_matches_the_fractions(dtype, rel):
-    s = Stepper(dataclasses.replace(WORKED, dtype=dtype))
+    s = Stepper(WORKED._replace(dtype=dtype))
     s.run()
     for n in range(1, 20):
         assert s.weights_at(n).dtype == np.dtype(dtype)
@@ -86,7 +85,7 @@ DOC = linear([[1, 1], [3, 1]], [2, 4], loss="half_mse", dtype="float32", lr=F(1,
 def test_the_documents_gradDescent(backend):
     if backend == "torch":
         pytest.importorskip("torch")
-    s = Stepper(dataclasses.replace(DOC, backend=backend))
+    s = Stepper(DOC._replace(backend=backend))
     s.goto(1000)
     w1000 = s.weights_at(1000)
     assert np.allclose(w1000, [1.0372, 0.9102], atol=5e-5)          # as printed
@@ -117,10 +116,10 @@ def test_matrix_form_converges_to_least_squares():
 
 
 def test_step_too_large_bounces_and_larger_diverges():
-    s = Stepper(dataclasses.replace(WORKED, lr=F(2), iterations=6))
+    s = Stepper(WORKED._replace(lr=F(2), iterations=6))
     s.run()
     assert [s.weights_at(k)[0] for k in range(7)] == [0, 4, 0, 4, 0, 4, 0]
-    s = Stepper(dataclasses.replace(WORKED, lr=F(3), dtype="float64", iterations=2000))
+    s = Stepper(WORKED._replace(lr=F(3), dtype="float64", iterations=2000))
     s.run()
     # |w − 2| doubles each step: 14·(2·2^k)² overflows float64 once 56·4^k > max float
     k = s.diverged_at
@@ -147,9 +146,9 @@ def test_back_goto_and_changes_keep_the_history_before_them():
 
 def test_switching_backend_mid_run_gives_the_same_numbers():
     pytest.importorskip("torch")
-    a = Stepper(dataclasses.replace(DOC, iterations=200))
+    a = Stepper(DOC._replace(iterations=200))
     a.run()
-    b = Stepper(dataclasses.replace(DOC, iterations=200))
+    b = Stepper(DOC._replace(iterations=200))
     b.goto(100)
     b.set_backend("torch")
     b.run()

@@ -3,7 +3,6 @@ lesson asked for, the picker under a lesson built on esc, the history and lesson
 first show; and the one-widget footer draws what Textual's Footer draws."""
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import time
 
@@ -51,7 +50,7 @@ def test_resolve_loads_only_the_lesson_asked_for(tmp_path, monkeypatch):
 def test_builtin_lessons_read_with_libyaml_are_the_lessons_the_guarded_loader_reads():
     for item in builtin():
         again = lessons.load(item.source)                  # the guarded pure-Python loader
-        assert again == dataclasses.replace(item, order=0)
+        assert again == item._replace(order=0)
         assert again.lines == item.lines
 
 
@@ -86,7 +85,7 @@ def lesson_app(lesson_id: str = "grad-descent", lessons_source=None) -> GdtutorA
                       Stepper(resolve(lesson_id)))
 
 
-async def test_the_picker_under_a_lesson_is_built_when_esc_first_shows_it():
+async def test_the_picker_is_made_when_esc_first_asks_for_it_under_a_lesson_opened_at_start():
     asked = []
 
     def source():
@@ -96,22 +95,23 @@ async def test_the_picker_under_a_lesson_is_built_when_esc_first_shows_it():
     app = lesson_app(lessons_source=source)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        under = app.screen_stack[1]
-        assert isinstance(under, PickerScreen) and isinstance(app.screen, DescentScreen)
-        assert not asked and not under.children      # nothing read, nothing composed
+        assert [type(s) for s in app.screen_stack[1:]] == [DescentScreen]
+        assert not asked                                  # the lessons are not even read
         await press(pilot, "escape")
-        assert app.screen is under and asked == [True]
+        picker = app.screen
+        assert isinstance(picker, PickerScreen) and len(app.screen_stack) == 2
+        assert asked == [True]
         await pilot.pause()
-        text = "\n".join(str(w.render()) for w in under.query("#picker-title"))
+        text = "\n".join(str(w.render()) for w in picker.query("#picker-title"))
         assert "gdtutor" in text
-        options = under.query_one("#lessons")
+        options = picker.query_one("#lessons")
         assert options.option_count == len(builtin()) and options.highlighted == 0
-        assert under.focused is options
-        await press(pilot, "down", "enter")              # the picker works as one built at start
+        assert picker.focused is options
+        await press(pilot, "down", "enter")              # the picker works as one shown at start
         assert isinstance(app.screen, type(app.lesson_screen(Stepper(builtin()[1]))))
         assert app.screen.lesson.id == builtin()[1].id
         await press(pilot, "escape")
-        assert app.screen is under and asked == [True]    # built once
+        assert app.screen is picker and asked == [True]   # made once
 
 
 async def test_a_broken_builtin_lesson_is_reported_in_the_picker_and_q_still_quits():
@@ -251,26 +251,26 @@ async def test_a_click_on_a_footer_key_presses_it():
         assert footer.tooltip and "step" in str(footer.tooltip)
 
 
-async def test_the_progress_bar_is_composed_when_first_shown():
+async def test_the_progress_bar_is_made_when_work_that_counts_its_steps_first_starts():
     app = lesson_app("grad-descent")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        bar = app.screen.query_one("#progress")
-        assert not bar.display or not bar.children
-        assert not bar.children
+        assert not app.screen.query("#progress")
         await press(pilot, "t")          # switching the backend: a worker that counts nothing,
         await pilot.pause(0.05)          # said on the status line, with no bar
-        assert not bar.display and not bar.children
+        assert not app.screen.query("#progress")
         await app.workers.wait_for_complete()
         await pilot.pause()
         screen = app.screen               # work that counts its steps gets the bar
         screen.in_background(lambda cancelled: time.sleep(0.3), "counting…", lambda _: None,
                              total=10)
         await pilot.pause(0.1)
-        assert bar.display
+        bar = screen.query_one("#progress")
+        assert bar.display and bar.total == 10 and bar.query_one("#bar")
+        assert bar.region.y == SIZE[1] - 2            # on the line above the keys
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert bar.children and bar.query_one("#bar")
+        assert not bar.display
 
 
 # -- the first frame is painted once -------------------------------------------------------------

@@ -11,7 +11,6 @@ from textual.binding import Binding
 
 from ..errors import GdtutorError
 from .output import WritesChangesOnly
-from .picker import PickerScreen
 from .signals import (CHECK_TERMINAL, HANGUP, caught_until_running, hand_to_loop, status_for,
                       terminal_gone)
 from .source import SourceWatch
@@ -52,13 +51,14 @@ class GdtutorApp(WritesChangesOnly, App[None]):
                 self.end_by_signal(self.signals_seen[0])
             self.set_interval(CHECK_TERMINAL, self._check_terminal)
         self.call_after_refresh(self._after_first_frame)
-        # under a lesson opened at start, the picker is built when esc first shows it
-        self.push_screen(PickerScreen(self.lessons, self.lang))
-        if self.first is not None:
-            lesson = self.first.lesson
-            # a lesson opened from a file is watched for edits; a built-in one (order > 0) is not
-            watch = SourceWatch(lesson.source) if lesson.source and not lesson.order else None
-            self.push_screen(self.lesson_screen(self.first, watch=watch))
+        if self.first is None:
+            self.push_screen(self.picker())
+            return
+        # a lesson opened at start lies on the default screen: esc puts the picker in its place
+        lesson = self.first.lesson
+        # a lesson opened from a file is watched for edits; a built-in one (order > 0) is not
+        watch = SourceWatch(lesson.source) if lesson.source and not lesson.order else None
+        self.push_screen(self.lesson_screen(self.first, watch=watch))
 
     def _after_first_frame(self) -> None:
         # what start-up made lives as long as the app: moved out of the collector's sight, a
@@ -76,6 +76,10 @@ class GdtutorApp(WritesChangesOnly, App[None]):
     def _check_terminal(self) -> None:
         if terminal_gone():
             self.end_by_signal(HANGUP)
+
+    def picker(self):
+        from .picker import PickerScreen
+        return PickerScreen(self.lessons, self.lang)
 
     def lesson_screen(self, stepper, **options):
         if stepper.lesson.kind == "graph":

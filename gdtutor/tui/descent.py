@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from fractions import Fraction
+from typing import NamedTuple
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,7 +13,7 @@ from textual.widgets import ContentSwitcher
 
 from .footer import KeysFooter
 from .graph_view import GraphView
-from .lazy import LateProgressBar, LazyViews, history_table, lesson_text
+from .lazy import LazyViews, history_table, lesson_text
 from .lesson_screen import LessonScreen, guarded
 from .loss_plot import LossPlot
 from .notice import Notice
@@ -28,8 +28,7 @@ ALPHA = Binding.Group("α", compact=True)
 LOOKAHEAD = 12   # iterations computed ahead (not shown) so the parabola's range holds them
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(NamedTuple):
     """Where the stepper stands; a new value is pushed into the widgets."""
 
     k: int
@@ -108,7 +107,6 @@ class DescentScreen(LessonScreen):
                 yield self._part(LossPlot)
                 if self.one_weight:
                     yield self._part(Parabola)
-        yield LateProgressBar(id="progress", show_eta=False)
         yield KeysFooter(compact=True)
         yield TooSmall()
 

@@ -10,8 +10,8 @@ disabled one rings the bell), the pointer over a key highlights it and shows its
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from itertools import groupby
+from typing import NamedTuple
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -23,8 +23,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
     """One thing on the line: a key with its description, a key of a group, or a group's name."""
 
     text: str

@@ -8,7 +8,6 @@ from textual.widgets import Markdown, Static
 
 from .footer import KeysFooter
 from .graph_view import GraphView
-from .lazy import LateProgressBar
 from .lesson_screen import LessonScreen
 from .notice import Notice
 from .pane import Pane
@@ -38,7 +37,6 @@ class GraphScreen(LessonScreen):
                     yield GraphView(id="graph-view")
             with Pane(id="lesson"):
                 yield Markdown(self.lesson.text.get(self.lang), id="lesson-text")
-        yield LateProgressBar(id="progress", show_eta=False)
         yield KeysFooter(compact=True)
         yield TooSmall()
 

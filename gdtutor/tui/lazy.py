@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from textual.widget import Widget
-from textual.widgets import ContentSwitcher, ProgressBar
+from textual.widgets import ContentSwitcher
 
 from .pane import Pane
 
@@ -55,21 +55,3 @@ def lesson_text(markdown: str, pane_id: str = "lesson") -> Widget:
     """The lesson's text as a scrolling Markdown view (markdown_it is imported only now)."""
     from textual.widgets import Markdown
     return Pane(Markdown(markdown, id="lesson-text"), id=pane_id)
-
-
-class LateProgressBar(ProgressBar):
-    """A ProgressBar (hidden until a worker runs) whose bar and percentage are composed the
-    first time it is shown, not with the screen."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.shown_once = False
-
-    def compose(self):
-        if self.shown_once:
-            yield from super().compose()
-
-    def on_show(self) -> None:
-        if not self.shown_once:
-            self.shown_once = True
-            self.refresh(recompose=True)

@@ -11,11 +11,11 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import ProgressBar
 from textual.worker import Worker, WorkerState
 
 from ..errors import GdtutorError
 from ..stepper import Stepper
+from .footer import KeysFooter
 from .notice import Notice
 from .output import PaintsAfterStartup
 from .rebuild import replay
@@ -293,8 +293,8 @@ class LessonScreen(PaintsAfterStartup, Screen):
         self.playing = False
         self._cancel.clear()
         self._after = after
-        bar = self.query_one("#progress", ProgressBar)
-        bar.update(total=total, progress=0)
+        if total is not None:
+            self.progress_bar().update(total=total, progress=0)
         self.set_class(total is not None, "-counting")
         self.busy = label
         self._background(job)
@@ -308,7 +308,18 @@ class LessonScreen(PaintsAfterStartup, Screen):
         self.post_message(Progress(done, total))
 
     def on_progress(self, message: Progress) -> None:
-        self.query_one("#progress", ProgressBar).update(total=message.total, progress=message.done)
+        self.progress_bar().update(total=message.total, progress=message.done)
+
+    def progress_bar(self):
+        """The bar of work that counts its steps, made when such work first starts (Textual's
+        ProgressBar is not even imported before)."""
+        found = self.query("#progress")
+        if found:
+            return found.first()
+        from textual.widgets import ProgressBar
+        bar = ProgressBar(id="progress", show_eta=False)
+        self.mount(bar, before=self.query_one(KeysFooter))
+        return bar
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "lesson" or event.state not in (
@@ -475,6 +486,8 @@ class LessonScreen(PaintsAfterStartup, Screen):
         self.playing = False
         if len(self.app.screen_stack) > 2:
             self.app.pop_screen()
+        elif self.app.screen is self:     # opened from the command line: the picker takes its place
+            self.app.switch_screen(self.app.picker())
 
     def on_unmount(self) -> None:
         self._cancel.set()

@@ -36,10 +36,8 @@ class LessonList(OptionList):
 class PickerScreen(PaintsAfterStartup, Screen):
     """A list of lessons: title in the chosen language, id, and a one-line summary.
 
-    `lessons` is a list, or a function giving one (`lesson.builtin`). A picker that is not on
-    top when it is composed (it lies under a lesson opened from the command line, for esc to
-    come back to) builds its list the first time it is shown: the built-in lessons are read,
-    and its widgets made, only if the student goes back to it.
+    `lessons` is a list, or a function giving one (`lesson.builtin`), read when the picker is
+    composed: under a lesson opened from the command line, that is when esc first asks for it.
     """
 
     BINDINGS = [Binding("enter", "open", "open", tooltip=OPEN)]
@@ -49,7 +47,6 @@ class PickerScreen(PaintsAfterStartup, Screen):
         self._source = lessons
         self._lessons: list | None = None if callable(lessons) else list(lessons)
         self.lang = lang
-        self.built = False
 
     @property
     def lessons(self) -> list:
@@ -59,11 +56,6 @@ class PickerScreen(PaintsAfterStartup, Screen):
         return self._lessons
 
     def compose(self) -> ComposeResult:
-        if self.app.screen is self:
-            self.built = True
-            yield from self._widgets()
-
-    def _widgets(self) -> list:
         from rich.table import Table
         from textual.widgets.option_list import Option
 
@@ -94,22 +86,9 @@ class PickerScreen(PaintsAfterStartup, Screen):
         return found.first() if found else None
 
     def on_mount(self) -> None:
-        self._highlight_first()
-
-    def _highlight_first(self) -> None:
         options = self._option_list()
         if options is not None:
             options.highlighted = 0
-
-    async def on_screen_resume(self) -> None:
-        if self.built or self.app.screen is not self:
-            return
-        self.built = True
-        await self.mount_all(self._widgets())
-        self._highlight_first()
-        options = self._option_list()
-        if options is not None and self.focused is None:
-            self.set_focus(options)
 
     def on_option_list_option_selected(self, event) -> None:
         self.app.open_lesson(self.lessons[event.option_index])

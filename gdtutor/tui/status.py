@@ -1,14 +1,13 @@
 """The one-line status at the top of a lesson: where the stepping stands and how it is set."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rich.text import Text
 from textual.widgets import Static
 
 
-@dataclass(frozen=True)
-class StatusLine:
+class StatusLine(NamedTuple):
     """What the status line says; a new value redraws it."""
 
     title: str

@@ -1,9 +1,8 @@
 """How the screens write numbers and arrays: the core's formatting, kept short for a terminal."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -20,8 +19,7 @@ def shape_text(shape: tuple[int, ...]) -> str:
     return str(tuple(shape))
 
 
-@dataclass(frozen=True)
-class Numbers:
+class Numbers(NamedTuple):
     """The core's number formatting for one lesson (`Stepper.fmt`), plus summaries of arrays."""
 
     fmt: Callable[[object], str]
