@@ -131,6 +131,8 @@ def cmd_check(args) -> int:
 
 
 def cmd_tui(args) -> int:
+    from .tui.numpy_loader import import_numpy
+    import_numpy()     # its help texts are written after the first frame
     lesson = _load(args.lesson, args) if args.lesson else None
     from .tui.app import run
     overrides = {k: getattr(args, k) for k in ("backend", "dtype", "lr", "steps")

@@ -10,6 +10,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from ..errors import GdtutorError
+from .numpy_loader import add_docs
 from .output import WritesChangesOnly
 from .signals import (CHECK_TERMINAL, HANGUP, caught_until_running, hand_to_loop, status_for,
                       terminal_gone)
@@ -17,6 +18,7 @@ from .source import SourceWatch
 from .too_small import TooSmall, too_small
 
 DESCENT_ONLY = ("lr", "steps")   # overrides a graph lesson has no use for
+DOCS_AFTER = 0.2   # seconds from the first frame to numpy's help texts (tui/numpy_loader.py)
 
 
 class GdtutorApp(WritesChangesOnly, App[None]):
@@ -67,6 +69,7 @@ class GdtutorApp(WritesChangesOnly, App[None]):
         gc.freeze()
         if self.resume_collector:
             gc.enable()
+        self.set_timer(DOCS_AFTER, add_docs)
 
     def end_by_signal(self, signum: int) -> None:
         """SIGTERM, SIGHUP, SIGINT or a hung-up terminal: end as `q` does, so the terminal is

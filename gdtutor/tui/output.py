@@ -160,6 +160,12 @@ class PaintsAfterStartup:
     as the batch ends: about 8 KB and one render fewer before the first frame.
     """
 
+    def _screen_resized(self, size) -> None:
+        # the terminal's size, read at start, reaches a screen pushed at start only after its
+        # first frame: it is laid out at that size already, and is not laid out again
+        if size != self._size:
+            super()._screen_resized(size)
+
     def _compositor_refresh(self) -> None:
         app = self.app
         if app._batch_count and not app.is_inline:
@@ -167,4 +173,10 @@ class PaintsAfterStartup:
             # the app's queue runs this after the batch: the screen then looks at its work
             app.call_later(self.check_idle)
             return
+        compositor = self._compositor
+        whole = compositor.size.region in compositor._dirty_regions
         super()._compositor_refresh()
+        if whole and self is app.screen:
+            # the whole screen was just painted (after a layout): the repaint asked for in the
+            # batch is done, and the screen is not painted a second time
+            self._repaint_required = False
