@@ -51,7 +51,7 @@ class Size:
     replay_rounds: int = 5
     torch_rounds: int = 3
     verbatim: bool = True             # also time the document's torch loop exactly as printed
-    frame_rounds: int = 7
+    frame_rounds: int = 11
     steps: int = 50
     jumps: int = 5
     jump_to: int = 10_000
