@@ -86,3 +86,22 @@ numpy_loader.import_numpy()
 print(json.dumps([type(sys.modules[n]).__name__ for n in numpy_loader.DOCS]))
 """)
     assert kinds == ["module", "module"]
+
+
+def test_help_texts_that_fail_to_load_leave_numpy_working():
+    seen = run("""
+import json, sys, importlib
+from gdtutor.tui import numpy_loader
+numpy_loader.import_numpy()
+real = importlib.import_module
+def failing(name, *args):
+    if name in numpy_loader.DOCS:
+        raise RuntimeError("a docstring is already there")
+    return real(name, *args)
+numpy_loader.importlib.import_module = failing
+numpy_loader.add_docs()
+import numpy as np
+print(json.dumps({"left": [n in sys.modules for n in numpy_loader.DOCS],
+                  "sum": float((np.ones(3) @ np.ones(3)))}))
+""")
+    assert seen == {"left": [False, False], "sum": 3.0}
