@@ -151,14 +151,21 @@ class WritesChangesOnly:
 
 
 class PaintsAfterStartup:
-    """For a Screen: not painted while the app's start-up batch holds the terminal.
+    """For a Screen: styled, laid out and painted once when it is first shown.
 
     Textual lays out and paints a screen pushed while the app starts (inside a batch), then
     throws that frame away, since nothing is written in a batch; the first frame the terminal
     got was then one painted before the layout had settled (the plots empty), followed at
     once by the whole screen again. Skipped here, the screen is painted once, whole, as soon
-    as the batch ends: about 8 KB and one render fewer before the first frame.
+    as the batch ends: about 8 KB and one render fewer before the first frame. Nor is it then
+    styled, laid out or painted again by the events that follow its first showing.
     """
+
+    def _on_screen_resume(self, event) -> None:
+        if not self.stack_updates:
+            # shown for the first time: its widgets were styled as they were mounted
+            event.refresh_styles = False
+        super()._on_screen_resume(event)
 
     def _screen_resized(self, size) -> None:
         # the terminal's size, read at start, reaches a screen pushed at start only after its
