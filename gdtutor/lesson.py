@@ -9,7 +9,6 @@ import os
 import re
 import stat
 import zlib
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple, NoReturn
@@ -140,8 +139,7 @@ def _yaml() -> _Yaml:
                  scalars=SafeConstructor())
 
 
-@dataclass
-class _Node:
+class _Node(NamedTuple):
     """A YAML value with its line: a scalar, a list of _Nodes, or a dict of key -> _Node."""
 
     line: int
