@@ -157,7 +157,8 @@ class PaintsAfterStartup:
     throws that frame away, since nothing is written in a batch; the first frame the terminal
     got was then one painted before the layout had settled (the plots empty), followed at
     once by the whole screen again. Skipped here, the screen is painted once, whole, as soon
-    as the batch ends: about 8 KB and one render fewer before the first frame. Nor is it then
+    as the batch ends (not at the next tick of its update timer): about 8 KB and one render
+    fewer before the first frame, and a frame period sooner. Nor is it then
     styled, laid out or painted again by the events that follow its first showing.
     """
 
@@ -173,12 +174,20 @@ class PaintsAfterStartup:
         if size != self._size:
             super()._screen_resized(size)
 
+    def _paint_after_startup(self) -> None:
+        if self.app._batch_count or not self.is_current:
+            self.check_idle()
+        else:
+            # now, not at the next tick of the screen's update timer, a frame period (1/60 s)
+            # after the start-up, with nothing else to do meanwhile
+            self._on_timer_update()
+
     def _compositor_refresh(self) -> None:
         app = self.app
         if app._batch_count and not app.is_inline:
             self._repaint_required = True
-            # the app's queue runs this after the batch: the screen then looks at its work
-            app.call_later(self.check_idle)
+            # the app's queue runs this after the batch
+            app.call_later(self._paint_after_startup)
             return
         compositor = self._compositor
         whole = compositor.size.region in compositor._dirty_regions
