@@ -275,6 +275,35 @@ async def test_the_progress_bar_is_made_when_work_that_counts_its_steps_first_st
 
 # -- the first frame is painted once -------------------------------------------------------------
 
+@pytest.mark.parametrize("opened", [None, "grad-descent", "backprop"])
+async def test_the_first_screen_is_painted_as_the_start_up_batch_ends(monkeypatch, opened):
+    """At once, not a frame period later at a tick of the screen's update timer."""
+    from textual._compositor import Compositor
+    from textual.timer import Timer
+    whole: list[tuple[str, bool]] = []       # (screen, painted by a timer's tick)
+    ticking = []
+    real_whole, real_tick = Compositor.render_full_update, Timer._tick
+
+    def render_full_update(compositor, *args, **kwargs):
+        whole.append((type(compositor.root).__name__, bool(ticking)))
+        return real_whole(compositor, *args, **kwargs)
+
+    async def tick(timer, **kwargs):
+        ticking.append(timer)
+        try:
+            return await real_tick(timer, **kwargs)
+        finally:
+            ticking.pop()
+
+    monkeypatch.setattr(Compositor, "render_full_update", render_full_update)
+    monkeypatch.setattr(Timer, "_tick", tick)
+    app = GdtutorApp(builtin, Stepper(resolve(opened)) if opened else None)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        shown = type(app.screen).__name__
+        assert [w for w in whole if w[0] == shown][0] == (shown, False), whole
+
+
 @pytest.mark.parametrize("opened", [None, "grad-descent", "worked-example", "backprop"])
 async def test_no_screen_is_painted_inside_the_start_up_batch(monkeypatch, opened):
     """Textual would paint the screens pushed while the app starts and throw the frames away

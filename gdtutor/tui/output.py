@@ -151,15 +151,15 @@ class WritesChangesOnly:
 
 
 class PaintsAfterStartup:
-    """For a Screen: styled, laid out and painted once when it is first shown.
+    """For a Screen: its first frame painted whole, once, as soon as it can be.
 
     Textual lays out and paints a screen pushed while the app starts (inside a batch), then
     throws that frame away, since nothing is written in a batch; the first frame the terminal
     got was then one painted before the layout had settled (the plots empty), followed at
     once by the whole screen again. Skipped here, the screen is painted once, whole, as soon
     as the batch ends (not at the next tick of its update timer): about 8 KB and one render
-    fewer before the first frame, and a frame period sooner. Nor is it then
-    styled, laid out or painted again by the events that follow its first showing.
+    fewer before the first frame, and a frame period sooner. The events that follow its first
+    showing do not style it or lay it out again.
     """
 
     def _on_screen_resume(self, event) -> None:
