@@ -1,9 +1,6 @@
 """numpy imported for the first frame without its help texts, which come after: in the end
 numpy is as a plain import leaves it. Each case runs in a fresh interpreter."""
-import json
-import subprocess
-import sys
-
+from fresh import fresh_json as run
 from gdtutor.tui.numpy_loader import _core_init, docs_can_wait
 
 # every help text numpy has in its namespace, and a computation
@@ -22,13 +19,6 @@ for _ in range(1000):
 print(json.dumps({"digest": digest, "documented": sum(d is not None for d in docs.values()),
                   "w": w.tolist()}))
 """
-
-
-def run(code: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_the_installed_numpy_lets_its_help_texts_wait():

@@ -2,9 +2,7 @@
 and a plotext the stand-ins do not fit is imported as it is."""
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
+from fresh import fresh_json
 
 # a loss curve and a parabola-like plot, built by plotext's own figure, as text with colours
 DRAW = """
@@ -28,9 +26,7 @@ print(json.dumps({"drawings": out, "docs_module": "plotext._doc" in sys.modules,
 
 
 def run(prelude: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", prelude + DRAW], capture_output=True,
-                          text=True, timeout=120, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return fresh_json(prelude + DRAW)
 
 
 def test_without_help_texts_plotext_draws_the_same():
