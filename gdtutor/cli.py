@@ -8,6 +8,7 @@ import sys
 from typing import Sequence
 
 from .errors import GdtutorError
+from .i18n import _, set_lang
 
 COMMANDS = ("replay", "check", "list")
 USAGE = """\
@@ -58,14 +59,6 @@ def _parser(command: str) -> Parser:
         p.add_argument("--mouse", action=argparse.BooleanOptionalAction, default=None,
                        help="mouse support (default: off over SSH, on elsewhere)")
     return p
-
-
-def default_lang() -> str:
-    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(var, "")
-        if value:
-            return "zh" if value.lower().startswith("zh") else "en"
-    return "en"
 
 
 def _load(arg: str, args: argparse.Namespace):
@@ -157,8 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         gc.disable()
     try:
         args = _parser(command).parse_args(rest)
-        if args.lang is None:
-            args.lang = default_lang()
+        args.lang = set_lang(args.lang)
         return {"list": cmd_list, "replay": cmd_replay, "check": cmd_check, "tui": cmd_tui}[command](args)
     except GdtutorError as exc:
         print(exc, file=sys.stderr)
@@ -172,8 +164,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug of ours: still one line, never a traceback
         if os.environ.get("GDTUTOR_DEBUG"):
             raise
-        print(f"gdtutor: internal error: {type(exc).__name__}: {exc} "
-              "(set GDTUTOR_DEBUG=1 for details)".replace("\n", " "), file=sys.stderr)
+        detail = f"{type(exc).__name__}: {exc}".replace("\n", " ")
+        print("gdtutor: " + _("internal error: {detail} (set GDTUTOR_DEBUG=1 for details)")
+              .format(detail=detail), file=sys.stderr)
         return 70
     finally:
         if paused:

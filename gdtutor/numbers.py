@@ -52,23 +52,67 @@ def _non_finite(v: float) -> str:
     return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
 
 
-def fmt(x, dtype: str) -> str:
-    """One number as a person reads it: `15/8` in exact mode, `1.0371538` in float32."""
+SIGNIFICANT = 8     # float64 on screen and in transcripts: enough to tell steps apart
+EXACT_WIDTH = 16    # an exact value longer than this is abbreviated, with its decimal beside it
+ABBREVIATED_DIGITS = 3
+
+
+def decimal_text(v: float, significant: int = SIGNIFICANT) -> str:
+    """A float at up to `significant` digits, without representation noise: 26.505, -24, -1.2."""
+    if not math.isfinite(v):
+        return _non_finite(v)
+    text = f"{v:.{significant}g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent):+03d}" if abs(int(exponent)) < 100 else text
+    return "0" if text in ("-0", "0") else text
+
+
+def _abbreviated(x: Fraction) -> str:
+    """A long exact fraction cut short, with its decimal beside it: `123…/370… ≈ 0.33333333`."""
+    def short(n: int) -> str:
+        digits = exact_text(abs(n))
+        head = digits[:ABBREVIATED_DIGITS] + ("…" if len(digits) > ABBREVIATED_DIGITS else "")
+        return ("-" if n < 0 else "") + head
+    top = short(x.numerator)
+    cut = top if x.denominator == 1 else f"{top}/{short(x.denominator)}"
+    return f"{cut} ≈ {decimal_text(to_float(x))}"
+
+
+def fmt(x, dtype: str, full: bool = False) -> str:
+    """One number as a person reads it, the same way in every panel and transcript.
+
+    exact: the fraction (`15/8`), abbreviated past EXACT_WIDTH characters with a `≈` decimal;
+    float64: up to 8 significant digits (26.505, not 26.505000000000003); float32: its shortest
+    round-trip text (the document's 1.0372 style). `full` gives every digit: the whole fraction,
+    float64's repr.
+    """
     if isinstance(x, np.ndarray):
         x = x[()]
     if dtype == "exact":
-        return exact_text(x)
+        if x is None:
+            return "nan"
+        text = exact_text(x)
+        if full or len(text) <= EXACT_WIDTH:
+            return text
+        return _abbreviated(Fraction(x))
     v = to_float(x)
     if not math.isfinite(v):
         return _non_finite(v)
-    text = str(np.float32(v)) if dtype == "float32" else repr(v)
-    return text[:-2] if text.endswith(".0") else text
+    if dtype == "float32":
+        text = str(np.float32(v))
+    elif full:
+        text = repr(v)
+    else:
+        return decimal_text(v)
+    text = text[:-2] if text.endswith(".0") else text
+    return "0" if text == "-0" else text
 
 
-def fmt_vec(values, dtype: str) -> str:
+def fmt_vec(values, dtype: str, full: bool = False) -> str:
     """A flat vector: the bare number for one weight, `[a, b]` for more."""
     flat = np.asarray(values).reshape(-1)
-    parts = [fmt(v, dtype) for v in flat]
+    parts = [fmt(v, dtype, full) for v in flat]
     return parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
 
 
