@@ -477,7 +477,8 @@ def gradient_check(lesson: Lesson, w=None) -> GradientCheck:
     if exact_fd:
         notes.append("L is quadratic: the central difference with h = 1 is exact")
     if not trusted.all():
-        bad = [weight_names(lesson)[j] for j in range(n) if not trusted[j]]
+        names = weight_names(lesson)
+        bad = [names[j] for j in range(n) if not trusted[j]]
         notes.append(f"finite differences are dominated by rounding for {', '.join(bad[:6])}"
                      f"{' …' if len(bad) > 6 else ''}: their rounding floor ε·|L|/h passes 1% of "
                      "the gradient, so their relative error says nothing about the gradient")
@@ -567,14 +568,19 @@ def run_losses(lesson: Lesson, lr, steps: int, cancel: Callable[[], bool] | None
     return losses, stepper.diverged_at, moved
 
 
-def fate(losses: np.ndarray, diverged: int | None, moved: float) -> tuple[str, int | None]:
+SETTLED = {"float64": 1e-6, "float32": 1e-3}
+
+
+def fate(losses: np.ndarray, diverged: int | None, moved: float,
+         dtype: str = "float64") -> tuple[str, int | None]:
     """How a run ends.
 
     - diverged at k: the stepper stopped at k (loss or weight not finite), or k is the first
       step with L_k > L_0 + 10⁶·|L_0| (|L_0| taken as 1 when it is 0);
     - converged at k: every loss from k to the end is within 10⁻⁹·max(|L*|, L_0 − L*) of the
       run's smallest loss L*, and the last step moved the weights by at most 10⁻⁶ of their
-      size (so a bounce at a constant loss is not "converged");
+      size (10⁻³ in float32, where a converged run may bounce in the last bits), so that a
+      bounce at a constant loss is not "converged";
     - converging: neither, and the loss still fell over the last quarter of the run;
     - oscillating: neither, and it did not (the weights bounce or creep without settling).
     """
@@ -589,7 +595,7 @@ def fate(losses: np.ndarray, diverged: int | None, moved: float) -> tuple[str, i
     tol = 1e-9 * max(abs(best), L0 - best)
     outside = np.flatnonzero(np.abs(L - best) > tol)
     settled = 0 if outside.size == 0 else int(outside[-1]) + 1
-    if settled < len(L) and moved <= 1e-6:
+    if settled < len(L) and moved <= SETTLED.get(dtype, SETTLED["float64"]):
         return "converged", settled
     quarter = (3 * (len(L) - 1)) // 4
     if L[-1] < L[quarter] - tol:
@@ -616,7 +622,7 @@ def sweep(lesson: Lesson, alphas=None, steps: int | None = None,
         if cancel is not None and cancel():
             break
         losses, diverged, moved = run_losses(lesson, a, n, cancel)
-        what, at = fate(losses, diverged, moved)
+        what, at = fate(losses, diverged, moved, lesson.dtype)
         runs.append(SweepRun(label, a, losses, what, at))
     return runs
 
