@@ -10,13 +10,14 @@ from typing import Sequence
 from .errors import GdtutorError
 from .i18n import _, set_lang
 
-COMMANDS = ("replay", "check", "list")
+COMMANDS = ("replay", "check", "list", "analyze")
 USAGE = """\
 gdtutor                      open the lesson picker
 gdtutor LESSON               open one lesson (a built-in id or a .yaml file)
 gdtutor replay LESSON        step a lesson headless, print a transcript, verify its checkpoints
 gdtutor check LESSON...      validate lesson files and verify their checkpoints
-gdtutor list                 the built-in lessons"""
+gdtutor list                 the built-in lessons
+gdtutor analyze LESSON       stability (Hessian, eigenvalues, α_max) and a gradient check"""
 
 
 class Parser(argparse.ArgumentParser):
@@ -47,6 +48,11 @@ def _parser(command: str) -> Parser:
         p = Parser(prog="gdtutor check", description="Validate lessons and verify their checkpoints.")
         p.add_argument("lessons", metavar="LESSON", nargs="+")
         _common(p)
+    elif command == "analyze":
+        p = Parser(prog="gdtutor analyze", description="Stability and gradient check, headless.")
+        p.add_argument("lesson", metavar="LESSON")
+        _common(p)
+        p.add_argument("--format", choices=("text", "json"), default="text")
     elif command == "list":
         p = Parser(prog="gdtutor list", description="List the built-in lessons.")
         p.add_argument("--lang", choices=("en", "zh"), default=None)
@@ -123,6 +129,22 @@ def cmd_check(args) -> int:
     return status
 
 
+def cmd_analyze(args) -> int:
+    import json
+    from .analysis import analyze, gradient_check, stability, text_report
+    lesson = _load(args.lesson, args)
+    if lesson.kind != "descent":
+        raise GdtutorError(f"'{lesson.id}' is a graph lesson: analyze is for descent lessons "
+                           "(a graph has no α and no Hessian to analyse)", file=lesson.label)
+    _stepper(lesson, args)     # a backend that cannot start is blamed as replay blames it
+    if args.format == "json":
+        _write(json.dumps(analyze(lesson), ensure_ascii=False))
+        return 0
+    for line in text_report(lesson, stability(lesson), gradient_check(lesson), args.lang):
+        _write(line)
+    return 0
+
+
 def cmd_tui(args) -> int:
     from .tui.numpy_loader import import_numpy
     import_numpy()     # its help texts are written after the first frame
@@ -151,7 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser(command).parse_args(rest)
         args.lang = set_lang(args.lang)
-        return {"list": cmd_list, "replay": cmd_replay, "check": cmd_check, "tui": cmd_tui}[command](args)
+        return {"list": cmd_list, "replay": cmd_replay, "check": cmd_check,
+                "analyze": cmd_analyze, "tui": cmd_tui}[command](args)
     except GdtutorError as exc:
         print(exc, file=sys.stderr)
         return exc.status

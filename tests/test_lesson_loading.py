@@ -42,7 +42,8 @@ def test_manifest_lists_every_lesson_file_once_in_order():
 
 def test_the_document_lessons_are_all_there():
     assert list(BY_ID) == ["dynamic-graph", "backprop", "worked-example", "matrix-form",
-                           "grad-descent", "step-too-large", "divergence"]
+                           "grad-descent", "step-too-large", "divergence",
+                           "half-mse-diverges", "chain-rule"]
 
 
 def test_ids_are_unique_and_match_file_names():
