@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
-from typing import Any, Callable, Iterable, Iterator, NamedTuple
+from typing import Any, Callable, Iterator, NamedTuple
 
 from .api import Checkpoints, Run, json_value, summarize
 from .checks import FAILED, SKIPPED, make_stepper, verify
@@ -234,7 +234,7 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def check_many(args: list[str], options: dict[str, Any]) -> Iterable[CheckReport]:
+def check_many(args: list[str], options: dict[str, Any]) -> Iterator[CheckReport]:
     """check_one for each argument, in argument order; many files are shared out among
     worker processes, one per core."""
     workers = min(_cores(), len(args) // PARALLEL_FROM)
@@ -249,6 +249,9 @@ def check_many(args: list[str], options: dict[str, Any]) -> Iterable[CheckReport
                if "fork" in multiprocessing.get_all_start_methods() else None)
     size = max(1, min(64, len(args) // (workers * 8)))
     chunks = [tuple(args[i:i + size]) for i in range(0, len(args), size)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    try:
         for reports in pool.map(_check_chunk, chunks, [options] * len(chunks)):
             yield from reports
+    finally:        # a reader gone early (`| head`) leaves no chunk to be checked for nothing
+        pool.shutdown(cancel_futures=True)
