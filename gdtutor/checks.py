@@ -1,25 +1,62 @@
-"""Checkpoints: what a lesson promises about its numbers, verified against a stepper's history."""
+"""Checkpoints: what a lesson promises about its numbers, verified against a stepper's history.
+
+Each checkpoint is passed, failed or skipped. It is skipped only when its step lies past the
+end of a run shortened by `--steps` (the run stopped there by choice, not by diverging); a
+checkpoint at a step after a divergence fails. A failed checkpoint names every value that
+did not match (its field, what the lesson expected, what the run got).
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
 from fractions import Fraction
+from typing import NamedTuple
 
 import numpy as np
 
-from .model import Checkpoint
-from .numbers import as_array, to_float
+from .errors import GdtutorError
+from .model import Checkpoint, Lesson
+from .numbers import as_array, finite_exact, to_float
 from .stepper import Stepper
 
 DEFAULT_TOL = Fraction(1, 10 ** 6)
 
+PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
-@dataclass(frozen=True)
-class Result:
+
+class Mismatch(NamedTuple):
+    """One value of a checkpoint that did not match: `field` is weights, loss, grad, sse,
+    diverged, value, grads.NAME or step (a step the run did not reach because it diverged
+    first). `expected` is the lesson's number(s), `got` the run's, as the stepper holds them."""
+
+    field: str
+    expected: object
+    got: object
+
+
+class Result(NamedTuple):
     """One checkpoint's verdict, with a line saying what was compared."""
 
     checkpoint: Checkpoint
-    passed: bool
+    status: str                         # PASSED, FAILED or SKIPPED
     detail: str
+    mismatches: tuple[Mismatch, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASSED
+
+
+def make_stepper(lesson: Lesson, backend_flag: str | None = None) -> Stepper:
+    """The lesson's stepper; a backend that cannot start is blamed on what chose it: the
+    backend option (`backend_flag`, e.g. "--backend"), or the file's line."""
+    try:
+        return Stepper(lesson)
+    except GdtutorError as exc:
+        if exc.field != "backend" or exc.file:
+            raise
+        if backend_flag is not None:
+            raise GdtutorError(exc.message, field=backend_flag) from None
+        raise exc.located(file=lesson.label, line=lesson.line_of("backend")) from None
 
 
 def _close(got, want, dtype: str, tol: Fraction | None) -> bool:
@@ -50,6 +87,20 @@ def sse(stepper: Stepper, k: int):
         return np.asarray(r @ r)[()]
 
 
+def diverged_at(stepper: Stepper) -> int | None:
+    """The step at which the run diverged, or None. Stepping notices a loss that is not finite
+    only at a step it goes on from; a run that ends on such a loss (`--steps` stopping right
+    there) has diverged at its last step all the same."""
+    if stepper.diverged_at is not None:
+        return stepper.diverged_at
+    n = stepper.computed
+    loss = stepper.loss_at(n)
+    if loss is None:
+        return n
+    finite = finite_exact(loss) if stepper.dtype == "exact" else math.isfinite(to_float(loss))
+    return None if finite else n
+
+
 def verify(stepper: Stepper) -> list[Result]:
     """Check every checkpoint of the stepper's lesson; the stepper is run as far as needed."""
     lesson = stepper.lesson
@@ -62,54 +113,67 @@ def verify(stepper: Stepper) -> list[Result]:
         here = stepper.k
         stepper.goto(furthest)
         stepper.k = here
-    return [_verify_descent(stepper, c) for c in lesson.checkpoints]
+    diverged = diverged_at(stepper) if lesson.checkpoints else None
+    return [_verify_descent(stepper, c, diverged) for c in lesson.checkpoints]
+
+
+def _verdict(c: Checkpoint, mismatches: list[Mismatch], detail: str) -> Result:
+    return Result(c, FAILED if mismatches else PASSED, detail, tuple(mismatches))
 
 
 def _verify_graph(stepper: Stepper, c: Checkpoint) -> Result:
     nodes = stepper.nodes(0)
     dtype = stepper.dtype
-    parts, ok = [], True
+    parts, bad = [], []
     if c.value is not None:
-        good = _close(nodes[-1].value, c.value, dtype, c.tol)
-        ok &= good
-        parts.append(f"value {stepper.fmt_vec(nodes[-1].value)} {'=' if good else '≠'} "
+        got = nodes[-1].value
+        good = _close(got, c.value, dtype, c.tol)
+        if not good:
+            bad.append(Mismatch("value", c.value, got))
+        parts.append(f"value {stepper.fmt_vec(got)} {'=' if good else '≠'} "
                      f"{_show(c.value, dtype)}")
     by_name = {n.id: n for n in nodes if n.op == "param"}
     for name, want in c.grads or ():
         node = by_name.get(name)
         got = node.grad if node is not None else np.zeros(np.shape(np.array(want, dtype=object)))
         good = _close(got, want, dtype, c.tol)
-        ok &= good
+        if not good:
+            bad.append(Mismatch(f"grads.{name}", want, got))
         parts.append(f"{name}.grad {stepper.fmt_vec(got)} {'=' if good else '≠'} {_show(want, dtype)}")
-    return Result(c, ok, ", ".join(parts) or "nothing to compare")
+    return _verdict(c, bad, ", ".join(parts) or "nothing to compare")
 
 
-def _verify_descent(stepper: Stepper, c: Checkpoint) -> Result:
+def _verify_descent(stepper: Stepper, c: Checkpoint, diverged: int | None) -> Result:
     dtype = stepper.dtype
     if c.diverged is not None:
-        got = stepper.diverged_at
-        ok = got == c.diverged
-        return Result(c, ok, f"diverged at step {got if got is not None else 'never'} "
-                             f"{'=' if ok else '≠'} {c.diverged}")
+        if diverged is None and stepper.computed < c.diverged:   # --steps ended the run first
+            return Result(c, SKIPPED, f"diverged at step {c.diverged} not reached: the run "
+                                      f"stops at step {stepper.computed}")
+        ok = diverged == c.diverged
+        return _verdict(c, [] if ok else [Mismatch("diverged", c.diverged, diverged)],
+                        f"diverged at step {diverged if diverged is not None else 'never'} "
+                        f"{'=' if ok else '≠'} {c.diverged}")
     k = c.step or 0
-    if k > stepper.computed or (stepper.diverged_at is not None and k > stepper.diverged_at):
-        why = (f"diverged at step {stepper.diverged_at}" if stepper.diverged_at is not None
-               else f"the run stops at step {stepper.computed}")
-        return Result(c, False, f"step {k} not reached: {why}")
-    parts, ok = [], True
-    checks = (("w", c.weights, lambda: stepper.weights_at(k)),
-              ("loss", c.loss, lambda: stepper.loss_at(k)),
-              ("grad", c.grad, lambda: stepper.grad_at(k)),
-              ("sse", c.sse, lambda: sse(stepper, k)))
-    for label, want, get in checks:
+    if diverged is not None and k > diverged:
+        return _verdict(c, [Mismatch("step", k, diverged)],
+                        f"step {k} not reached: diverged at step {diverged}")
+    if k > stepper.computed:
+        return Result(c, SKIPPED, f"step {k} not reached: the run stops at step {stepper.computed}")
+    parts, bad = [], []
+    checks = (("weights", "w", c.weights, lambda: stepper.weights_at(k)),
+              ("loss", "loss", c.loss, lambda: stepper.loss_at(k)),
+              ("grad", "grad", c.grad, lambda: stepper.grad_at(k)),
+              ("sse", "sse", c.sse, lambda: sse(stepper, k)))
+    for field, label, want, get in checks:
         if want is None:
             continue
         got = get()
         good = got is not None and _close(got, want, dtype, c.tol)
-        ok &= good
+        if not good:
+            bad.append(Mismatch(field, want, got))
         shown = "none" if got is None else stepper.fmt_vec(got)
         parts.append(f"{label} {shown} {'=' if good else '≠'} {_show(want, dtype)}")
-    return Result(c, ok, f"step {k}: " + (", ".join(parts) or "nothing to compare"))
+    return _verdict(c, bad, f"step {k}: " + (", ".join(parts) or "nothing to compare"))
 
 
 def _show(value, dtype: str) -> str:

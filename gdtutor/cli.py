@@ -48,6 +48,8 @@ def _parser(command: str) -> Parser:
         p = Parser(prog="gdtutor check", description="Validate lessons and verify their checkpoints.")
         p.add_argument("lessons", metavar="LESSON", nargs="+")
         _common(p)
+        p.add_argument("--format", choices=("text", "json"), default="text",
+                       help="json: one object per file, one a line")
     elif command == "analyze":
         p = Parser(prog="gdtutor analyze", description="Stability and gradient check, headless.")
         p.add_argument("lesson", metavar="LESSON")
@@ -77,15 +79,8 @@ def _load(arg: str, args: argparse.Namespace):
 def _stepper(lesson, args):
     """The lesson's stepper; a backend that cannot start is blamed on what chose it: the
     --backend flag, or the file's line."""
-    from .stepper import Stepper
-    try:
-        return Stepper(lesson)
-    except GdtutorError as exc:
-        if exc.field != "backend" or exc.file:
-            raise
-        if args.backend is not None:
-            raise GdtutorError(exc.message, field="--backend") from None
-        raise exc.located(file=lesson.label, line=lesson.line_of("backend")) from None
+    from .checks import make_stepper
+    return make_stepper(lesson, "--backend" if args.backend is not None else None)
 
 
 def _write(line: str) -> None:
@@ -102,30 +97,27 @@ def cmd_list(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    from .transcript import replay
-    lesson = _load(args.lesson, args)
-    failed = replay(_stepper(lesson, args), args.format, _write, args.lang)
-    return 1 if failed else 0
+    from .api import record_run
+    from .transcript import write_transcript
+    run = record_run(_stepper(_load(args.lesson, args), args))
+    write_transcript(run, args.format, _write, args.lang)
+    return 1 if run.checkpoints.failed else 0
 
 
 def cmd_check(args) -> int:
-    from .checks import verify
+    import json
+    from .transcript import check_many
+    options = {k: getattr(args, k) for k in ("backend", "dtype", "lr", "steps")}
     status = 0
-    for arg in args.lessons:
-        try:
-            lesson = _load(arg, args)
-            results = verify(_stepper(lesson, args))
-        except GdtutorError as exc:
-            print(exc, file=sys.stderr)
-            status = 2
-            continue
-        bad = [r for r in results if not r.passed]
-        if bad:
-            for r in bad:
-                _write(f"FAIL {lesson.id}: {lesson.label}:{r.checkpoint.line}: {r.detail}")
-            status = max(status, 1)
+    for report in check_many(args.lessons, options):
+        if report.error is not None:
+            print(report.error, file=sys.stderr)
+        if args.format == "json":
+            _write(json.dumps(report.obj, ensure_ascii=False, separators=(", ", ": ")))
         else:
-            _write(f"OK {lesson.id}")
+            for line in report.lines:
+                _write(line)
+        status = max(status, report.status)
     return status
 
 

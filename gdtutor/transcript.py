@@ -1,146 +1,257 @@
-"""Replay as text: a transcript a person reads (text), a machine reads (jsonl), or a grader skims (summary)."""
+"""What replay and check print: a transcript a person reads (text), a machine reads (jsonl), or
+a grader skims (summary), written from a Run (gdtutor.api), and one report per checked file."""
 from __future__ import annotations
 
-import json
-from typing import Callable, Iterator
+import gc
+import os
+from typing import Any, Callable, Iterator, NamedTuple
 
-import numpy as np
-
-from .checks import Result, verify
-from .numbers import to_json, to_json_vec
-from .stepper import Stepper
+from .api import Checkpoints, Run, json_value, summarize
+from .checks import FAILED, SKIPPED, make_stepper, verify
+from .errors import GdtutorError
+from .numbers import fmt, fmt_vec
 
 Emit = Callable[[str], None]
+FORMATS = ("text", "jsonl", "summary")
 
 
-def replay(stepper: Stepper, fmt: str, emit: Emit, lang: str = "en") -> int:
-    """Run the lesson, write its transcript line by line, and return the failed-checkpoint count."""
-    lesson = stepper.lesson
-    if lesson.kind == "descent":
-        stepper.run()
-    results = verify(stepper)
-    writer = {"text": _text, "jsonl": _jsonl, "summary": _summary}[fmt]
-    for line in writer(stepper, results, lang):
+def write_transcript(run: Run, fmt_name: str, emit: Emit, lang: str = "en") -> None:
+    """Write the run's transcript in one of FORMATS, line by line."""
+    writer = {"text": _text, "jsonl": _jsonl, "summary": _summary}[fmt_name]
+    for line in writer(run, lang):
         emit(line)
-    return sum(not r.passed for r in results)
 
 
-def _header(stepper: Stepper, lang: str) -> str:
-    lesson = stepper.lesson
-    return (f"{lesson.id}: {lesson.title.get(lang)} "
-            f"({lesson.kind}, {stepper.backend_name}, {stepper.dtype})")
+# -- text and summary ---------------------------------------------------------------------
 
 
-def _checkpoint_lines(results: list[Result]) -> Iterator[str]:
-    if not results:
-        return
-    yield "checkpoints"
-    for r in results:
-        yield f"  {'ok  ' if r.passed else 'FAIL'}  line {r.checkpoint.line}: {r.detail}"
-    failed = sum(not r.passed for r in results)
-    yield f"checkpoints: {len(results) - failed} passed, {failed} failed"
+def _f(x, dtype: str) -> str:
+    return "nan" if x is None else fmt(x, dtype)
 
 
-def _settings_line(stepper: Stepper) -> str:
-    lesson = stepper.lesson
+def _title(run: Run, lang: str) -> str:
+    lesson, h = run.lesson, run.header
+    return f"{lesson.id}: {lesson.title.get(lang)} ({lesson.kind}, {h['backend']}, {h['dtype']})"
+
+
+def _settings_line(run: Run) -> str:
+    lesson, dtype = run.lesson, run.header["dtype"]
     scale = f", grad_scale = {lesson.grad_scale}" if lesson.grad_scale != 1 else ""
-    return f"α = {stepper.fmt(lesson.lr)}{scale}, {stepper.iterations} iterations"
-
-
-def _text(stepper: Stepper, results: list[Result], lang: str) -> Iterator[str]:
-    yield _header(stepper, lang)
-    if stepper.lesson.kind == "graph":
-        yield from _graph_text(stepper)
-    else:
-        yield _settings_line(stepper)
-        fv = stepper.fmt_vec
-        yield f"w_0 = {fv(stepper.weights_at(0))}"
-        for k in range(1, stepper.computed + 1):
-            r = stepper.record(k)
-            yield ""
-            yield f"iteration {k}    L(w_{k - 1}) = {stepper.fmt(r.loss)}"
-            yield f"  1. grad = {fv(r.grad)}"
-            yield f"  2. α·grad = {stepper.fmt(r.lr)} · {_paren(fv(r.grad))} = {fv(r.step_size)}"
-            yield (f"  3. w_{k} = w_{k - 1} − α·grad = {fv(r.weights_before)} − "
-                   f"{_paren(fv(r.step_size))} = {fv(r.weights)}")
-        yield ""
-        yield from _final_lines(stepper)
-    yield from _checkpoint_lines(results)
+    return f"α = {fmt(lesson.lr, dtype)}{scale}, {run.header['iterations']} iterations"
 
 
 def _paren(text: str) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-def _final_lines(stepper: Stepper) -> Iterator[str]:
-    n = stepper.computed
-    yield f"after {n} iterations: w_{n} = {stepper.fmt_vec(stepper.weights_at(n))}, " \
-          f"L(w_{n}) = {stepper.fmt(stepper.loss_at(n))}"
-    if stepper.diverged_at is not None:
-        yield f"diverged at step {stepper.diverged_at}"
-
-
-def _graph_text(stepper: Stepper) -> Iterator[str]:
-    nodes = stepper.nodes(0)
-    fv = stepper.fmt_vec
-    yield "forward: the graph is built as each operation runs"
-    for n in nodes:
-        fn = f"   [{n.grad_fn}]" if n.grad_fn else ""
-        yield f"  {n.id:>4}  {n.op:<7} {n.label} = {fv(n.value)}{fn}"
-    yield "backward: gradients flow from the output back to the inputs"
-    for n in reversed(nodes):
-        if n.grad is not None:
-            yield f"  {n.id:>4}  ∂out/∂({n.label}) = {fv(n.grad)}"
-    yield f"value = {fv(nodes[-1].value)}"
-    for n in nodes:
-        if n.op == "param":
-            yield f"{n.id}.grad = {fv(n.grad)}"
-
-
-def _summary(stepper: Stepper, results: list[Result], lang: str) -> Iterator[str]:
-    yield _header(stepper, lang)
-    if stepper.lesson.kind == "graph":
-        nodes = stepper.nodes(0)
-        yield f"value = {stepper.fmt_vec(nodes[-1].value)}"
-        for n in nodes:
-            if n.op == "param":
-                yield f"{n.id}.grad = {stepper.fmt_vec(n.grad)}"
+def _text(run: Run, lang: str) -> Iterator[str]:
+    yield _title(run, lang)
+    if run.nodes is not None:
+        yield from _graph_text(run)
     else:
-        yield _settings_line(stepper)
-        yield from _final_lines(stepper)
-    yield from _checkpoint_lines(results)
+        dtype = run.header["dtype"]
+        fv = lambda v: fmt_vec(v, dtype)  # noqa: E731
+        alpha = fmt(run.lesson.lr, dtype)
+        yield _settings_line(run)
+        yield f"w_0 = {fv(run.initial.weights)}"
+        before = run.initial.weights
+        for r in run.records:
+            k = r.step
+            yield ""
+            yield f"iteration {k}    L(w_{k - 1}) = {_f(r.loss, dtype)}"
+            yield f"  1. grad = {fv(r.grad)}"
+            yield f"  2. α·grad = {alpha} · {_paren(fv(r.grad))} = {fv(r.step_size)}"
+            yield (f"  3. w_{k} = w_{k - 1} − α·grad = {fv(before)} − "
+                   f"{_paren(fv(r.step_size))} = {fv(r.weights)}")
+            before = r.weights
+        yield ""
+        yield from _final_lines(run)
+    yield from _checkpoint_lines(run.checkpoints)
 
 
-def _json(obj) -> str:
+def _final_lines(run: Run) -> Iterator[str]:
+    dtype, final = run.header["dtype"], run.final
+    n = final.step
+    yield (f"after {n} iterations: w_{n} = {fmt_vec(final.weights, dtype)}, "
+           f"L(w_{n}) = {_f(final.loss, dtype)}")
+    if run.diverged is not None:
+        yield f"diverged at step {run.diverged}"
+
+
+def _graph_text(run: Run) -> Iterator[str]:
+    dtype = run.header["dtype"]
+    yield "forward: the graph is built as each operation runs"
+    for n in run.nodes:
+        fn = f"   [{n.grad_fn}]" if n.grad_fn else ""
+        yield f"  {n.id:>4}  {n.op:<7} {n.label} = {fmt_vec(n.value, dtype)}{fn}"
+    yield "backward: gradients flow from the output back to the inputs"
+    for n in reversed(run.nodes):
+        if n.grad is not None:
+            yield f"  {n.id:>4}  ∂out/∂({n.label}) = {fmt_vec(n.grad, dtype)}"
+    yield from _graph_result(run)
+
+
+def _graph_result(run: Run) -> Iterator[str]:
+    dtype = run.header["dtype"]
+    yield f"value = {fmt_vec(run.value, dtype)}"
+    for name, grad in run.grads.items():
+        yield f"{name}.grad = {fmt_vec(grad, dtype)}"
+
+
+TAGS = {FAILED: "FAIL", SKIPPED: "skip"}
+
+
+def counts_text(c: Checkpoints) -> str:
+    return f"{c.passed} passed, {c.failed} failed, {c.skipped} skipped"
+
+
+def _checkpoint_lines(c: Checkpoints) -> Iterator[str]:
+    if not c.results:
+        return
+    yield "checkpoints"
+    for r in c.results:
+        yield f"  {TAGS.get(r.status, 'ok'):<4}  line {r.line}: {r.detail}"
+    yield f"checkpoints: {counts_text(c)}"
+
+
+def _summary(run: Run, lang: str) -> Iterator[str]:
+    yield _title(run, lang)
+    if run.nodes is not None:
+        yield from _graph_result(run)
+    else:
+        yield _settings_line(run)
+        yield from _final_lines(run)
+    yield from _checkpoint_lines(run.checkpoints)
+
+
+# -- jsonl --------------------------------------------------------------------------------
+
+
+def _dumps(obj) -> str:
+    import json
     return json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
 
 
-def _value(value, dtype: str):
-    arr = np.asarray(value)
-    return to_json(arr[()], dtype) if arr.ndim == 0 else to_json_vec(arr, dtype)
+def _num(x):
+    """A loss or value: one that could not be computed (an exact division by zero) is "nan"."""
+    return "nan" if x is None else json_value(x)
 
 
-def _jsonl(stepper: Stepper, results: list[Result], lang: str) -> Iterator[str]:
-    lesson, dtype = stepper.lesson, stepper.dtype
-    yield _json({"lesson": lesson.id, "kind": lesson.kind, "backend": stepper.backend_name,
-                 "dtype": dtype})
-    if lesson.kind == "graph":
-        nodes = stepper.nodes(0)
-        yield _json({
-            "value": _value(nodes[-1].value, dtype),
-            "grads": {n.id: _value(n.grad, dtype) for n in nodes if n.op == "param"},
+def counts_json(c: Checkpoints) -> dict[str, int]:
+    return {"passed": c.passed, "failed": c.failed, "skipped": c.skipped}
+
+
+def failures_json(c: Checkpoints) -> list[dict[str, Any]]:
+    return [{"line": f.line, "step": f.step, "field": f.field,
+             "expected": json_value(f.expected), "got": json_value(f.got)} for f in c.failures]
+
+
+def jsonl_objects(run: Run) -> Iterator[dict[str, Any]]:
+    """The objects of the jsonl transcript, one a line (SPEC section 4)."""
+    yield run.header
+    if run.nodes is not None:
+        yield {
+            "value": _num(run.value),
+            "grads": {name: json_value(g) for name, g in run.grads.items()},
             "nodes": [{"id": n.id, "op": n.op, "label": n.label, "inputs": list(n.inputs),
-                       "shape": list(n.shape), "value": _value(n.value, dtype),
-                       "grad": None if n.grad is None else _value(n.grad, dtype),
-                       "grad_fn": n.grad_fn} for n in nodes],
-        })
+                       "shape": list(n.shape), "value": _num(n.value),
+                       "grad": json_value(n.grad), "grad_fn": n.grad_fn} for n in run.nodes],
+        }
+        final = None
     else:
-        for k in range(1, stepper.computed + 1):
-            r = stepper.record(k)
-            yield _json({"step": k, "loss": to_json(r.loss, dtype),
-                         "grad": to_json_vec(r.grad, dtype),
-                         "step_size": to_json_vec(r.step_size, dtype),
-                         "weights": to_json_vec(r.weights, dtype)})
-    failed = sum(not r.passed for r in results)
-    yield _json({"checkpoints": {"passed": len(results) - failed, "failed": failed},
-                 "diverged": stepper.diverged_at})
+        yield {"step": 0, "weights": json_value(run.initial.weights),
+               "loss": _num(run.initial.loss)}
+        for r in run.records:
+            yield {"step": r.step, "loss": _num(r.loss), "grad": json_value(r.grad),
+                   "step_size": json_value(r.step_size), "weights": json_value(r.weights)}
+        final = {"step": run.final.step, "weights": json_value(run.final.weights),
+                 "loss": _num(run.final.loss)}
+    c = run.checkpoints
+    yield {"checkpoints": counts_json(c), "diverged": run.diverged, "final": final,
+           "failed": failures_json(c)}
+
+
+def _jsonl(run: Run, lang: str) -> Iterator[str]:
+    for obj in jsonl_objects(run):
+        yield _dumps(obj)
+
+
+# -- check --------------------------------------------------------------------------------
+
+
+class CheckReport(NamedTuple):
+    """One file checked: its exit status (0, 1 or 2), its `--format json` object, its text
+    lines for stdout, and its one-line error for stderr (bad input only)."""
+
+    status: int
+    obj: dict[str, Any]
+    lines: tuple[str, ...]
+    error: str | None
+
+
+def check_one(arg: str, options: dict[str, Any]) -> CheckReport:
+    """Load one lesson (a path or a built-in id) with the command's overrides (backend, dtype,
+    lr, steps) and verify its checkpoints."""
+    from .lesson import resolve, with_overrides
+    obj: dict[str, Any] = {"file": arg, "id": None, "ok": False, "checkpoints": None,
+                           "failed": [], "error": None}
+    try:
+        lesson = with_overrides(resolve(arg), **options)
+        obj["id"] = lesson.id
+        stepper = make_stepper(lesson, "--backend" if options.get("backend") else None)
+        c = summarize(verify(stepper), lesson.dtype)
+    except GdtutorError as exc:
+        obj["error"] = {"message": exc.message, "file": exc.file, "line": exc.line,
+                        "field": exc.field}
+        return CheckReport(2, obj, (), str(exc))
+    obj.update(ok=c.failed == 0, checkpoints=counts_json(c), failed=failures_json(c))
+    if c.failed == 0:
+        return CheckReport(0, obj, (f"OK {lesson.id}",), None)
+    lines = tuple(f"FAIL {lesson.id}: {lesson.label}:{r.line}: {r.detail}"
+                  for r in c.results if r.status == FAILED)
+    return CheckReport(1, obj, lines, None)
+
+
+def _check_chunk(args: tuple[str, ...], options: dict[str, Any]) -> list[CheckReport]:
+    """check_one for a few files, with the cyclic collector paused: parsing makes many small
+    objects and no lasting cycles, and the pause saves a sixth of the time."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return [check_one(arg, options) for arg in args]
+    finally:
+        if paused:
+            gc.enable()
+
+
+PARALLEL_FROM = 32      # files; fewer are checked in this process, one after another
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:      # not on Linux
+        return os.cpu_count() or 1
+
+
+def check_many(args: list[str], options: dict[str, Any]) -> Iterator[CheckReport]:
+    """check_one for each argument, in argument order; many files are shared out among
+    worker processes, one per core."""
+    workers = min(_cores(), len(args) // PARALLEL_FROM)
+    if workers < 2:
+        for i in range(0, len(args), 16):
+            yield from _check_chunk(tuple(args[i:i + 16]), options)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    # forked workers start with everything this process has imported; elsewhere, the default
+    context = (multiprocessing.get_context("fork")
+               if "fork" in multiprocessing.get_all_start_methods() else None)
+    size = max(1, min(64, len(args) // (workers * 8)))
+    chunks = [tuple(args[i:i + size]) for i in range(0, len(args), size)]
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    try:
+        for reports in pool.map(_check_chunk, chunks, [options] * len(chunks)):
+            yield from reports
+    finally:        # a reader gone early (`| head`) leaves no chunk to be checked for nothing
+        pool.shutdown(cancel_futures=True)

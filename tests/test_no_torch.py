@@ -97,8 +97,9 @@ def test_list_check_and_numpy_replay_work_without_torch(hider):
     done = gdtutor(hider, "replay", "worked-example", "--format", "jsonl")
     assert (done.returncode, done.stderr) == (0, "")
     lines = [json.loads(line) for line in done.stdout.splitlines()]
-    assert [line["weights"] for line in lines[1:4]] == [["1"], ["3/2"], ["7/4"]]
-    assert lines[-1] == {"checkpoints": {"passed": 9, "failed": 0}, "diverged": None}
+    assert [line["weights"] for line in lines[1:5]] == [["0"], ["1"], ["3/2"], ["7/4"]]
+    assert lines[-1]["checkpoints"] == {"passed": 9, "failed": 0, "skipped": 0}
+    assert lines[-1]["diverged"] is None and lines[-1]["failed"] == []
 
     done = gdtutor(hider, "replay", "grad-descent", "--format", "summary")
     assert (done.returncode, done.stderr) == (0, "")
