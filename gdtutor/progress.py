@@ -24,6 +24,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, NamedTuple
 
+try:
+    import fcntl
+except ImportError:       # not on Windows: O_APPEND alone keeps lines whole there
+    fcntl = None  # type: ignore[assignment]
+
 VERSION = 1
 EVENTS = ("attempt", "reached", "finished")
 FILE_NAME = "progress.jsonl"
@@ -201,7 +206,8 @@ class Summary(NamedTuple):
 
     reached: the highest step reached; finished: the lesson was finished at least once;
     attempts: answers typed (reveals are not attempts); predicted: steps with at least one
-    attempt or reveal; first_try: of those, steps where every field's first answer was right;
+    attempt or reveal; first_try: of those, steps where every field's first answer (the
+    earliest by time) was right;
     hints: steps where a hint was shown; revealed: steps where an answer was revealed;
     last_time: the latest event's time as written (None when there is none)."""
 
@@ -231,7 +237,8 @@ class Tally:
     def __init__(self, user: str, lesson: str) -> None:
         self.user, self.lesson = user, lesson
         self.reached, self.finished, self.attempts = 0, False, 0
-        self.first: dict[int, dict[str, bool]] = {}   # step -> field -> right on the first try
+        # step -> field -> (time, right) of its first try
+        self.first: dict[int, dict[str, tuple[datetime, bool]]] = {}
         self.hinted: set[int] = set()
         self.revealed: set[int] = set()
         self.last: str | None = None
@@ -246,9 +253,12 @@ class Tally:
             if ev.event == "finished":
                 self.finished = True
             return
+        # the first try is the earliest by time, not by place: a student's events may come
+        # from two files (two machines), read in any order
         fields = self.first.setdefault(ev.step, {})
-        if ev.field not in fields:
-            fields[ev.field] = ev.correct and not ev.revealed
+        seen = fields.get(ev.field)
+        if seen is None or ev.when < seen[0]:
+            fields[ev.field] = (ev.when, ev.correct and not ev.revealed)
         if ev.revealed:
             self.revealed.add(ev.step)
         else:
@@ -257,7 +267,8 @@ class Tally:
             self.hinted.add(ev.step)
 
     def summary(self) -> Summary:
-        first_try = sum(1 for fields in self.first.values() if all(fields.values()))
+        first_try = sum(1 for fields in self.first.values()
+                        if all(right for _, right in fields.values()))
         return Summary(self.user, self.lesson, self.reached, self.finished, self.attempts,
                        first_try, len(self.first), len(self.hinted), len(self.revealed),
                        self.last)
@@ -286,12 +297,28 @@ def _lesson_id(lesson) -> str:
     return lesson if isinstance(lesson, str) else lesson.id
 
 
+def _open_locked(path: Path) -> int:
+    """The file opened for appending (created if need be) and locked against the other
+    gdtutor processes writing it; if a reset renamed a new file over it meanwhile, that one."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if os.path.samestat(os.fstat(fd), os.stat(path)):
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
 def _write_line(path: Path, line: bytes) -> None:
-    """Append one line with one write(2) on an O_APPEND file, then fsync: concurrent writers
-    never interleave within a line, and a kill loses at most this line. A file whose last
-    line was cut off by a crash gets a newline first, so this line stays whole."""
+    """Append one line with one write(2) on an O_APPEND file, then fsync: a kill loses at most
+    this line, and writers never interleave within a line (O_APPEND, and a lock among gdtutor
+    processes). A file whose last line was cut off by a crash gets a newline first, so this
+    line stays whole."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+    fd = _open_locked(path)
     try:
         size = os.fstat(fd).st_size
         if size and os.pread(fd, 1, size - 1) != b"\n":
@@ -373,13 +400,19 @@ class ProgressLog:
     def reset(self, lesson) -> int:
         """Remove one lesson's events (every user's) and return how many lines went. The
         other lines are kept byte for byte; the file is rewritten beside itself and renamed
-        over, so a crash leaves the old file or the new one. An event appended by another
-        process while this runs may be lost."""
+        over, so a crash leaves the old file or the new one; a gdtutor appending meanwhile
+        waits for it, then appends to the new file."""
         lesson_id = _lesson_id(lesson)
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
+        if not self.path.exists():
             return 0
+        fd = _open_locked(self.path)      # appends wait until the new file is in place
+        try:
+            return self._rewrite(fd, lesson_id)
+        finally:
+            os.close(fd)
+
+    def _rewrite(self, fd: int, lesson_id: str) -> int:
+        data = self.path.read_bytes()
         kept, removed = [], 0
         for line in _lines(data):
             if line.strip() and _lesson_of(line) == lesson_id:
