@@ -62,6 +62,9 @@ class Verdict(NamedTuple):
     feedback: str = ""
     wrong: tuple[int, ...] = ()
 
+    def __bool__(self) -> bool:
+        return self.correct
+
 
 def rule_for(lesson) -> Rule:
     """The comparison rule of a lesson: exact for `dtype: exact`, else `predict_tol`
@@ -190,9 +193,11 @@ def _close(a: Fraction, e: Fraction, rule: Rule) -> bool:
 def _what(a: Fraction, e: Fraction, rule: Rule) -> str:
     """What is off about one component, in words."""
     if e == 0 or (not rule.exact and abs(e) < rule.floor):
-        return "should be much closer to 0" if a != 0 else "is off"
+        if a == 0:
+            return "should be small, but not zero"
+        return "is too large" if a > e else "is too small"
     if a == 0:
-        return "should not be 0"
+        return "should not be zero"
     if (a > 0) != (e > 0):
         if _close(-a, e, rule):
             return "has the wrong sign"
