@@ -22,7 +22,7 @@ import os
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, NamedTuple
+from typing import Callable, Iterable, Mapping, NamedTuple, NoReturn
 
 try:
     import fcntl
@@ -117,20 +117,72 @@ def _int(value) -> bool:
     return type(value) is int
 
 
-def parse_event(raw: bytes | str) -> Event:
-    """One line as an Event; ValueError with the reason when it is not a valid event."""
+_DECODER = json.JSONDecoder()
+_JSON_SPACE = " \t\r"
+
+
+def _json(line: str):
+    """One line's JSON value, as json.loads would read it; ValueError with the reason."""
+    line = line.strip(_JSON_SPACE)
     try:
-        obj = json.loads(raw)
+        obj, end = _DECODER.raw_decode(line)
     except RecursionError:
         raise ValueError("not JSON: nested too deeply") from None
-    except ValueError as exc:
-        reason = (f"{exc.msg.lower()}, column {exc.colno}"
-                  if isinstance(exc, json.JSONDecodeError) else "not UTF-8")
-        raise ValueError(f"truncated or corrupt line, skipped (not JSON: {reason})") from None
+    except json.JSONDecodeError as exc:
+        msg = exc.msg.lower()
+        where = f"{msg} column {exc.colno}" if msg.endswith(" at") else \
+            f"{msg} at column {exc.colno}"
+        raise ValueError(f"truncated or corrupt line, skipped (not JSON: {where})") from None
+    if end != len(line):
+        raise ValueError(f"corrupt line, skipped (more text after the JSON, column {end + 1})")
+    return obj
+
+
+def parse_event(raw: bytes | str) -> Event:
+    """One line as an Event; ValueError with the reason when it is not a valid event."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError("corrupt line, skipped (not UTF-8)") from None
+    return event_from(_json(raw))
+
+
+def event_from(obj) -> Event:
+    """A JSON value as an Event; ValueError with the reason when it is not a valid event."""
     if type(obj) is not dict:
         raise ValueError("not a JSON object")
+    get = obj.get
+    v, time, user, lesson = get("v"), get("time"), get("user"), get("lesson")
+    event, step = get("event"), get("step")
+    if not (v == VERSION and type(v) is int and type(time) is str and type(user) is str
+            and user and type(lesson) is str and lesson and type(step) is int and step >= 0
+            and event in EVENTS):
+        _explain(obj)
+    try:
+        when = datetime.fromisoformat(time)
+    except ValueError:
+        raise ValueError(f"time: not an ISO 8601 time: {json.dumps(time)[:40]}") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=_UTC)
+    sha = get("source_sha256", "")
+    if type(sha) is not str:
+        raise ValueError("source_sha256: expected a hex string")
+    if event != "attempt":
+        return Event(user, lesson, event, step, time, when, sha)
+    field, correct, revealed = get("field"), get("correct"), get("revealed")
+    hint, try_ = get("hint", False), get("try")
+    if not (type(field) is str and type(correct) is bool and type(revealed) is bool
+            and type(hint) is bool and (try_ is None or type(try_) is int)):
+        _explain(obj)
+    return Event(user, lesson, event, step, time, when, sha, field, get("answer"), correct,
+                 revealed, hint, try_)
+
+
+def _explain(obj: dict) -> NoReturn:
+    """Raise ValueError naming the first field of an event that is wrong."""
     v = obj.get("v")
-    if v != VERSION or not _int(v):
+    if v != VERSION or type(v) is not int:
         raise ValueError(f"v: expected {VERSION}, got {json.dumps(v)}")
     for key in ("user", "lesson", "time"):
         if type(obj.get(key)) is not str or not obj[key]:
@@ -139,33 +191,16 @@ def parse_event(raw: bytes | str) -> Event:
     if event not in EVENTS:
         raise ValueError(f"event: expected one of {', '.join(EVENTS)}, got {json.dumps(event)}")
     step = obj.get("step")
-    if not _int(step) or step < 0:
+    if type(step) is not int or step < 0:
         raise ValueError(f"step: expected a whole number >= 0, got {json.dumps(step)}")
-    try:
-        when = datetime.fromisoformat(obj["time"])
-    except ValueError:
-        raise ValueError(f"time: not an ISO 8601 time: {json.dumps(obj['time'])[:40]}") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=_UTC)
-    sha = obj.get("source_sha256", "")
-    if type(sha) is not str:
-        raise ValueError("source_sha256: expected a hex string")
-    if event != "attempt":
-        return Event(obj["user"], obj["lesson"], event, step, obj["time"], when, sha)
-    field = obj.get("field")
-    if type(field) is not str:
+    if type(obj.get("field")) is not str:
         raise ValueError("field: expected a string")
     for key in ("correct", "revealed"):
         if type(obj.get(key)) is not bool:
             raise ValueError(f"{key}: expected true or false")
-    hint = obj.get("hint", False)
-    if type(hint) is not bool:
+    if type(obj.get("hint", False)) is not bool:
         raise ValueError("hint: expected true or false")
-    try_ = obj.get("try")
-    if try_ is not None and not _int(try_):
-        raise ValueError("try: expected a whole number")
-    return Event(obj["user"], obj["lesson"], event, step, obj["time"], when, sha, field,
-                 obj.get("answer"), obj["correct"], obj["revealed"], hint, try_)
+    raise ValueError("try: expected a whole number")
 
 
 def _lines(data: bytes) -> list[bytes]:
@@ -181,13 +216,26 @@ def parse_events(data: bytes, label: str,
                  on_bad: Callable[[BadLine], None] | None = None) -> list[Event]:
     """The events in a progress file's bytes; blank lines are passed over, and every other
     line that is not a valid event is skipped and reported to on_bad (never raised)."""
+    try:
+        lines: list = data.decode("utf-8").split("\n")
+    except UnicodeDecodeError:      # some line is not UTF-8: each is decoded on its own
+        lines = data.split(b"\n")
+    raw_decode = _DECODER.raw_decode
     events = []
     append = events.append
-    for number, raw in enumerate(data.split(b"\n"), start=1):
-        if not raw.strip():
+    for number, line in enumerate(lines, start=1):
+        try:                        # the common case: a line as this module writes it
+            obj, end = raw_decode(line)
+            if end == len(line):
+                append(event_from(obj))
+                continue
+        except (ValueError, TypeError, RecursionError):
+            pass
+        # anything else, again on the careful path: blank, spaced, bytes, or bad
+        if not line.strip(_JSON_SPACE if isinstance(line, str) else b" \t\r"):
             continue
         try:
-            append(parse_event(raw))
+            append(parse_event(line))
         except ValueError as exc:
             if on_bad is not None:
                 on_bad(BadLine(label, number, str(exc)))
