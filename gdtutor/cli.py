@@ -10,14 +10,16 @@ from typing import Sequence
 from .errors import GdtutorError
 from .i18n import _, set_lang
 
-COMMANDS = ("replay", "check", "list", "analyze")
+COMMANDS = ("replay", "check", "list", "analyze", "progress", "report")
 USAGE = """\
 gdtutor                      open the lesson picker
 gdtutor LESSON               open one lesson (a built-in id or a .yaml file)
 gdtutor replay LESSON        step a lesson headless, print a transcript, verify its checkpoints
 gdtutor check LESSON...      validate lesson files and verify their checkpoints
 gdtutor list                 the built-in lessons
-gdtutor analyze LESSON       stability (Hessian, eigenvalues, α_max) and a gradient check"""
+gdtutor analyze LESSON       stability (Hessian, eigenvalues, α_max) and a gradient check
+gdtutor progress             your progress in every lesson (--reset LESSON clears one)
+gdtutor report PATH...       one row per student and lesson from progress files or folders"""
 
 
 class Parser(argparse.ArgumentParser):
@@ -39,6 +41,8 @@ def _common(p: argparse.ArgumentParser, *, descent: bool = True) -> None:
 
 
 def _parser(command: str) -> Parser:
+    if command in ("progress", "report"):
+        return _progress_parser(command)
     if command == "replay":
         p = Parser(prog="gdtutor replay", description="Step a lesson headless and verify it.")
         p.add_argument("lesson", metavar="LESSON")
@@ -137,6 +141,125 @@ def cmd_analyze(args) -> int:
     return 0
 
 
+def _progress_parser(command: str) -> Parser:
+    if command == "progress":
+        p = Parser(prog="gdtutor progress", description="Your progress in every lesson, from "
+                   "$GDTUTOR_PROGRESS, else $XDG_STATE_HOME/gdtutor/progress.jsonl, else "
+                   "~/.local/state/gdtutor/progress.jsonl.")
+        p.add_argument("--format", choices=("text", "json"), default="text")
+        p.add_argument("--reset", metavar="LESSON", help="clear one lesson's progress")
+        p.add_argument("--yes", action="store_true", help="reset without asking")
+    else:
+        p = Parser(prog="gdtutor report", description="One row per student and lesson from "
+                   "progress files, or folders searched for *.jsonl.")
+        p.add_argument("paths", metavar="PATH", nargs="+")
+        p.add_argument("--format", choices=("text", "csv", "json"), default="text")
+    p.add_argument("--lang", choices=("en", "zh"), default=None)
+    return p
+
+
+def _warn(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+def cmd_progress(args) -> int:
+    from .lesson import builtin
+    from .progress import ProgressLog, Summary
+    from .report import as_dict, columns, first_try_text
+    log = ProgressLog()
+    if args.yes and not args.reset:
+        raise GdtutorError("only goes with --reset LESSON", field="--yes")
+    lessons = {lesson.id: lesson for lesson in builtin()}
+    if args.reset:
+        return _reset(log, args.reset, lessons, args.yes)
+    try:
+        events = log.events(lambda bad: _warn(str(bad)))
+    except OSError as exc:
+        raise GdtutorError(f"cannot read: {exc.strerror or exc}", file=str(log.path)) from None
+    mine = log.summaries(events)
+    others = {ev.user for ev in events} - {log.user}
+    ids = list(lessons) + sorted(set(mine) - set(lessons))
+    rows = [mine.get(i) or Summary(log.user, i) for i in ids]
+    if args.format == "json":
+        import json
+        out = [dict(as_dict(s), title=lessons[s.lesson].title.get(args.lang)
+                    if s.lesson in lessons else None,
+                    steps=_steps(lessons.get(s.lesson))) for s in rows]
+        _write(json.dumps({"user": log.user, "file": str(log.path), "lessons": out},
+                          ensure_ascii=False, indent=1))
+    else:
+        _write(f"{log.user}: {log.path}")
+        header = ("lesson", "reached", "first try", "hints", "revealed", "finished", "last time")
+        body = []
+        for s in rows:
+            steps = _steps(lessons.get(s.lesson))
+            body.append((s.lesson, f"{s.reached}/{steps}" if steps else str(s.reached),
+                         first_try_text(s), str(s.hints), str(s.revealed),
+                         "yes" if s.finished else "no", s.last_time or "-"))
+        for line in columns(header, body, (False, True, True, True, True, False, False)):
+            _write(line)
+    if others:
+        _warn(f"gdtutor: {log.path}: also holds the progress of {len(others)} other "
+              f"user{'s' if len(others) > 1 else ''} (gdtutor report {log.path} shows all)")
+    return 0
+
+
+def _steps(lesson) -> int | None:
+    """How many steps a lesson offers; None for a graph lesson (its stages are the TUI's)."""
+    return lesson.iterations if lesson is not None and lesson.kind == "descent" else None
+
+
+def _reset(log, lesson_id: str, lessons: dict, yes: bool) -> int:
+    from .progress import read_events
+    try:
+        events = read_events(log.path) if log.path.exists() else []
+    except OSError as exc:
+        raise GdtutorError(f"cannot read: {exc.strerror or exc}", file=str(log.path)) from None
+    count = sum(1 for ev in events if ev.lesson == lesson_id)
+    if not count:
+        if lesson_id in lessons or not events:
+            _write(f"no progress to clear for '{lesson_id}' in {log.path}")
+            return 0
+        import difflib
+        known = sorted(set(lessons) | {ev.lesson for ev in events})
+        close = difflib.get_close_matches(lesson_id, known, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise GdtutorError(f"no lesson '{lesson_id}' in {log.path}{hint}", field="--reset")
+    if not yes:
+        if not sys.stdin.isatty():
+            raise GdtutorError("no terminal to confirm on: add --yes to clear "
+                               f"'{lesson_id}'", field="--reset")
+        sys.stderr.write(f"Clear the progress in '{lesson_id}' ({count} events) from "
+                         f"{log.path}? [y/N] ")
+        sys.stderr.flush()
+        try:
+            answer = sys.stdin.readline()
+        except (EOFError, OSError):
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            _write("nothing cleared")
+            return 0
+    try:
+        removed = log.reset(lesson_id)
+    except OSError as exc:
+        raise GdtutorError(f"cannot rewrite: {exc.strerror or exc}", file=str(log.path)) from None
+    _write(f"cleared '{lesson_id}': {removed} event{'s' if removed != 1 else ''} removed "
+           f"from {log.path}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import FORMATS, progress_files, read_class
+    files = progress_files(args.paths)
+    if not files:
+        _warn(f"gdtutor: no *.jsonl progress files in {', '.join(args.paths)}")
+    rows, skipped = read_class(files, _warn)
+    sys.stdout.write(FORMATS[args.format](rows))
+    if skipped:
+        _warn(f"gdtutor: {skipped} bad line{'s' if skipped > 1 else ''} skipped")
+    return 0
+
+
 def cmd_tui(args) -> int:
     from .tui.numpy_loader import import_numpy
     import_numpy()     # its help texts are written after the first frame
@@ -166,7 +289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser(command).parse_args(rest)
         args.lang = set_lang(args.lang)
         return {"list": cmd_list, "replay": cmd_replay, "check": cmd_check,
-                "analyze": cmd_analyze, "tui": cmd_tui}[command](args)
+                "analyze": cmd_analyze, "progress": cmd_progress, "report": cmd_report,
+                "tui": cmd_tui}[command](args)
     except GdtutorError as exc:
         print(exc, file=sys.stderr)
         return exc.status
