@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from expressions import close, lesson_of, scalar_expr
 from gdtutor.backend import initial_weights
 from gdtutor.errors import ExprError
-from gdtutor.numpy_backend import NumpyBackend, probe
+from gdtutor.backends import probe
+from gdtutor.numpy_backend import NumpyBackend
 
 
 @settings(max_examples=100, deadline=None, derandomize=True)

@@ -364,7 +364,7 @@ class LessonScreen(PaintsAfterStartup, Screen):
     def _change_arithmetic(self) -> None:
         """Exact fractions have no torch: the lesson runs again on torch in float64, with the
         same α changes to the same step; from there, t runs it again in exact fractions."""
-        from ..lesson import with_overrides
+        from ..catalog import with_overrides
         if self.origin is not None:
             lesson, origin = self.origin, None
         else:
@@ -420,7 +420,7 @@ class LessonScreen(PaintsAfterStartup, Screen):
         seen = watch.seen = signature(watch.path)
 
         def load_again(cancelled):
-            from ..lesson import load
+            from ..catalog import load
             try:
                 stepper = app.stepper_for(load(watch.path))
             except GdtutorError as error:
