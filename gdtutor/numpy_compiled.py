@@ -73,12 +73,19 @@ class CompiledPlan:
         args = self.plan[i].args
         op = self.plan[i].op
         fixed = self.fixed
-        if op == "pow" and k == 0 and args[1] in fixed and np.ndim(fixed[args[1]]) == 0:
+        if op == "pow" and k == 0 and args[1] in fixed and np.ndim(fixed[args[1]]) == 0 \
+                and fixed[args[1]] != 0:
+            # the readable engine's g · e · a for a square, g · (e · a^(e-1)) otherwise
             e, a0 = fixed[args[1]][()], args[0]
-            if not g_varies:       # a fixed gradient times the fixed exponent: one constant
-                coef = static[i] * e
-                return (lambda g, v: coef * v[a0]) if e == 2 else (lambda g, v: coef * v[a0] ** (e - 1))
-            return (lambda g, v: g * e * v[a0]) if e == 2 else (lambda g, v: g * e * v[a0] ** (e - 1))
+            if e == 2:
+                if not g_varies:   # a fixed gradient times the fixed exponent: one constant
+                    coef = static[i] * e
+                    return lambda g, v: coef * v[a0]
+                return lambda g, v: g * e * v[a0]
+            if not g_varies:
+                fixed_g = static[i]
+                return lambda g, v: fixed_g * (e * v[a0] ** (e - 1))
+            return lambda g, v: g * (e * v[a0] ** (e - 1))
         if op == "matmul" and k == 1 and args[0] in fixed and fixed[args[0]].ndim == 2 \
                 and len(shapes[args[1]]) == 1:
             xt = np.ascontiguousarray(fixed[args[0]].T)

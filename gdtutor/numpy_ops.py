@@ -46,7 +46,13 @@ def _matmul_left(g, b):
 
 
 def _matmul_right(g, a):
-    return g * a if g.ndim == 0 else np.outer(a, g) if a.ndim == 1 else a.T @ g
+    """∂(a @ b)/∂b · g. Against a vector g, aᵀ is made contiguous first: BLAS adds up a
+    transposed view in another order, and the compiled path keeps a fixed aᵀ contiguous."""
+    if g.ndim == 0:
+        return g * a
+    if a.ndim == 1:
+        return np.outer(a, g)
+    return np.ascontiguousarray(a.T) @ g if g.ndim == 1 else a.T @ g
 
 
 def _size(shape) -> int:
