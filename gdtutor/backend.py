@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from fractions import Fraction
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 
-from .errors import GdtutorError
 from .expr import Expr, render
 from .model import Lesson
 
@@ -47,7 +46,7 @@ class Node(NamedTuple):
     grad_fn: str | None = None  # torch's name for the backward function
 
 
-class Step(NamedTuple):
+class PlanNode(NamedTuple):
     """One node of a plan: the op, its argument positions, and its leaf payload."""
 
     id: str
@@ -59,10 +58,10 @@ class Step(NamedTuple):
     needs_grad: bool = False   # a parameter flows into it
 
 
-def build_plan(expression: Expr, params) -> list[Step]:
+def build_plan(expression: Expr, params) -> list[PlanNode]:
     """The expression's nodes in forward order; each name becomes one shared leaf."""
     params = set(params)
-    steps: list[Step] = []
+    steps: list[PlanNode] = []
     by_name: dict[str, int] = {}
 
     def visit(e: Expr) -> int:
@@ -70,12 +69,12 @@ def build_plan(expression: Expr, params) -> list[Step]:
             if e.name not in by_name:
                 by_name[e.name] = len(steps)
                 op = "param" if e.name in params else "data"
-                steps.append(Step(e.name, op, e.name, (), name=e.name, needs_grad=op == "param"))
+                steps.append(PlanNode(e.name, op, e.name, (), name=e.name, needs_grad=op == "param"))
             return by_name[e.name]
         args = tuple(visit(a) for a in e.args)
         idx = len(steps)
         needs = any(steps[a].needs_grad for a in args)
-        steps.append(Step(f"v{idx}", e.op, render(e), args, value=e.value, needs_grad=needs))
+        steps.append(PlanNode(f"v{idx}", e.op, render(e), args, value=e.value, needs_grad=needs))
         return idx
 
     visit(expression)
@@ -123,11 +122,27 @@ class Backend(ABC):
 
     name: str
 
-    def __init__(self, lesson: Lesson, dtype: str) -> None:
+    def __init__(self, lesson: Lesson, dtype: str, data: Callable, literal: Callable) -> None:
+        """The plan, where each parameter goes in it and in the flat weights, and every node
+        with no parameter under it computed once (`data` converts a lesson constant such as
+        X, y or m, `literal` a number written in the expression; both to this backend's
+        numbers). A subclass sets what its `_apply` needs before calling this."""
         self.lesson = lesson
         self.dtype = dtype
         self.plan = build_plan(lesson.expression, [n for n, _ in lesson.params])
         self.layout = param_layout(lesson)
+        self.size = sum(size for *_, size in self.layout)
+        index = {s.name: i for i, s in enumerate(self.plan) if s.op == "param"}
+        # (node, offset, size, shape) of each parameter; a parameter the expression never
+        # uses has no node (-1), and a zero gradient
+        self._param_slots = [(index.get(name, -1), off, size, shape)
+                             for name, shape, off, size in self.layout]
+        # the nodes a parameter flows into, in forward order: all that changes with w
+        self.order = [i for i, s in enumerate(self.plan) if s.needs_grad and s.op != "param"]
+        with np.errstate(all="ignore"):   # an overflow here is an inf, not a warning on stderr
+            self.fixed: dict = self._fold(data, literal)
+        # every node's value, with the changing ones still to fill in
+        self._template = [self.fixed.get(i) for i in range(len(self.plan))]
 
     @abstractmethod
     def weights(self, values) -> object:
@@ -137,9 +152,12 @@ class Backend(ABC):
     def loss_and_grad(self, w):
         """The output at flat weights w, and ∂output/∂w flat: the hot path of stepping."""
 
+    @abstractmethod
+    def _apply(self, node: PlanNode, args):
+        """The node's op on its arguments' values, with the language's own error messages."""
+
     def _fold(self, data, const) -> dict:
-        """Every node with no parameter under it, computed once: it is the same at every step.
-        `data` converts a lesson constant (X, y, m), `const` a literal of the expression."""
+        """Every node with no parameter under it, computed once: it is the same at every step."""
         constants = dict(self.lesson.constants)
         fixed: dict = {}
         for i, s in enumerate(self.plan):
@@ -160,20 +178,3 @@ class Backend(ABC):
     @abstractmethod
     def nodes(self, w) -> list[Node]:
         """Every node of the graph at w, with values and gradients, in forward order."""
-
-
-def make_backend(lesson: Lesson, name: str, dtype: str) -> Backend:
-    """The backend called `name`; torch is imported here and nowhere else."""
-    if name == "numpy":
-        from .numpy_backend import NumpyBackend
-        return NumpyBackend(lesson, dtype)
-    if name == "torch":
-        if dtype == "exact":
-            raise GdtutorError("exact arithmetic runs on the numpy backend only", field="backend")
-        try:
-            from .torch_backend import TorchBackend
-        except ImportError:
-            raise GdtutorError("the torch backend needs torch, which is not installed; "
-                               "install it with: pip install torch==2.13.0", field="backend") from None
-        return TorchBackend(lesson, dtype)
-    raise GdtutorError(f"unknown backend '{name}' (numpy or torch)", field="backend")

@@ -74,7 +74,7 @@ def _parser(command: str) -> Parser:
 
 
 def _load(arg: str, args: argparse.Namespace):
-    from .lesson import resolve, with_overrides
+    from .catalog import resolve, with_overrides
     lesson = resolve(arg)
     return with_overrides(lesson, backend=args.backend, dtype=args.dtype,
                           lr=getattr(args, "lr", None), steps=getattr(args, "steps", None))
@@ -92,7 +92,7 @@ def _write(line: str) -> None:
 
 
 def cmd_list(args) -> int:
-    from .lesson import builtin
+    from .catalog import builtin
     lessons = builtin()
     width = max(len(lesson.id) for lesson in lessons)
     for lesson in lessons:

@@ -1,5 +1,7 @@
-"""The one error type a user may see, and its one-line form."""
+"""The error types a user may see, their one-line form, and how a message quotes a value."""
 from __future__ import annotations
+
+import difflib
 
 
 class GdtutorError(Exception):
@@ -33,3 +35,29 @@ class GdtutorError(Exception):
 
 class ExprError(GdtutorError):
     """An expression that is malformed, unsafe or too costly to compute."""
+
+
+class NotFinite(ArithmeticError):
+    """An exact computation divided by zero: the lesson diverges there."""
+
+
+def show(value) -> str:
+    """A value as a message quotes it, short."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return "'" + (value if len(value) <= 40 else value[:37] + "...") + "'"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return str(value)
+
+
+def suggest(word: str, choices) -> str:
+    """` (did you mean 'x'?)` for the choice closest to `word` ignoring case, or ''."""
+    folded = {choice.lower(): choice for choice in choices}  # so that 'Y' finds 'y'
+    close = difflib.get_close_matches(word.lower(), list(folded), n=1)
+    return f" (did you mean '{folded[close[0]]}'?)" if close else ""

@@ -12,9 +12,26 @@ from .errors import ExprError
 MAX_SOURCE = 2000
 MAX_NODES = 400
 
-BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div",
-          ast.Pow: "pow", ast.MatMult: "matmul"}
-SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matmul": "@"}
+
+class Operator(NamedTuple):
+    """A binary operator of the language: Python's syntax for it, how it is written back, and
+    how tightly it binds (higher binds tighter; a unary minus is 3)."""
+
+    syntax: type
+    symbol: str
+    precedence: int
+
+
+OPERATORS = {
+    "add": Operator(ast.Add, "+", 1),
+    "sub": Operator(ast.Sub, "-", 1),
+    "mul": Operator(ast.Mult, "*", 2),
+    "div": Operator(ast.Div, "/", 2),
+    "matmul": Operator(ast.MatMult, "@", 2),
+    "pow": Operator(ast.Pow, "**", 4),
+}
+BINARY = {operator.syntax: name for name, operator in OPERATORS.items()}
+# every other op is a call of one of these, with one argument
 FUNCTIONS = ("sum", "mean", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh",
              "sigmoid", "relu", "T")
 
@@ -22,7 +39,7 @@ FUNCTIONS = ("sum", "mean", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh",
 class Expr(NamedTuple):
     """One node of an expression: an op over argument nodes, a name, or a constant."""
 
-    op: str                      # "const", "name", "neg", a BINARY value or a FUNCTIONS name
+    op: str                      # "const", "name", "neg", an OPERATORS key or a FUNCTIONS name
     args: tuple["Expr", ...] = ()
     name: str | None = None      # for "name"
     value: Fraction | None = None  # for "const"
@@ -32,7 +49,9 @@ class Expr(NamedTuple):
 
 
 def _prec(e: Expr) -> int:
-    return {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "neg": 3, "pow": 4}.get(e.op, 5)
+    if e.op in OPERATORS:
+        return OPERATORS[e.op].precedence
+    return 3 if e.op == "neg" else 5
 
 
 def _number(v: Fraction) -> str:
@@ -59,7 +78,7 @@ def render(e: Expr) -> str:
     if e.op == "neg":
         inner = render(e.args[0])
         return f"-({inner})" if _prec(e.args[0]) < 4 else f"-{inner}"
-    if e.op in SYMBOL:
+    if e.op in OPERATORS:
         a, b = e.args
         p = _prec(e)
         left, right = render(a), render(b)
@@ -68,7 +87,7 @@ def render(e: Expr) -> str:
             left = f"({left})"
         if _prec(b) < p or (e.op != "pow" and _prec(b) == p and e.op in ("sub", "div", "matmul")):
             right = f"({right})"
-        return f"{left} {SYMBOL[e.op]} {right}" if e.op != "pow" else f"{left}**{right}"
+        return f"{left} {OPERATORS[e.op].symbol} {right}" if e.op != "pow" else f"{left}**{right}"
     return f"{e.op}({', '.join(render(a) for a in e.args)})"
 
 

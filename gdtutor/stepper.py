@@ -7,11 +7,11 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from .backend import Backend, Node, initial_weights, make_backend, weight_names
-from .errors import GdtutorError
+from .backend import Backend, Node, initial_weights, weight_names
+from .backends import make_backend
+from .errors import GdtutorError, NotFinite
 from .model import Lesson
 from .numbers import as_float64, finite_exact, fmt, fmt_vec, to_float
-from .numpy_backend import NotFinite
 
 
 class StepRecord(NamedTuple):

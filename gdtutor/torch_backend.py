@@ -159,20 +159,14 @@ class TorchBackend(Backend):
     walk_chains = True      # False: the autograd engine takes every backward pass (see _Chain)
 
     def __init__(self, lesson: Lesson, dtype: str) -> None:
-        super().__init__(lesson, dtype)
         if dtype not in DTYPES:
             raise ExprError("exact arithmetic runs on the numpy backend only")
         self.torch_dtype = DTYPES[dtype]
         self.np_dtype = np.dtype(dtype)
         # a literal stays a plain number, as in the document's `x ** 2` (torch: PowBackward0)
-        self.fixed: dict = self._fold(
-            self._tensor, lambda v: int(v) if v.denominator == 1 else float(v))
-        index = {s.name: i for i, s in enumerate(self.plan) if s.op == "param"}
-        self._param_slots = [(index.get(name, -1), off, size, shape)
-                             for name, shape, off, size in self.layout]
-        self.order = [i for i, s in enumerate(self.plan) if s.needs_grad and s.op != "param"]
+        super().__init__(lesson, dtype, self._tensor,
+                         lambda v: int(v) if v.denominator == 1 else float(v))
         self._fwd_ops = [(i, FORWARD[self.plan[i].op], self.plan[i].args) for i in self.order]
-        self._template = [self.fixed.get(i) for i in range(len(self.plan))]
         self._hot = None
         self._chain: list = []
 

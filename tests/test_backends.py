@@ -56,3 +56,12 @@ def test_document_backprop_x_squared():
         assert float(nodes[-1].value) == 1.0
         assert float(nodes[0].grad) == 2.0
     assert tb.nodes(w)[-1].grad_fn == "PowBackward0"
+
+
+def test_both_backends_define_every_op_of_the_language_and_nothing_else():
+    from gdtutor import torch_backend
+    from gdtutor.expr import FUNCTIONS, OPERATORS
+    from gdtutor.numpy_ops import FORWARD
+    language = set(OPERATORS) | {"neg"} | set(FUNCTIONS)
+    assert set(FORWARD) == language
+    assert set(torch_backend.FORWARD) == language

@@ -13,7 +13,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gdtutor import lesson as lessons
+from gdtutor import schema
+from gdtutor.catalog import load
 from gdtutor.errors import GdtutorError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -274,12 +275,12 @@ def assert_one_line(text: str, path: Path, case: Case) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
 def test_load_refuses_bad_input_in_one_line(tmp_path, monkeypatch, case):
-    monkeypatch.setattr(lessons, "MAX_NUMBERS", 10 if case.name == "too-many-numbers"
-                        else lessons.MAX_NUMBERS)
+    monkeypatch.setattr(schema, "MAX_NUMBERS", 10 if case.name == "too-many-numbers"
+                        else schema.MAX_NUMBERS)
     MARKER.unlink(missing_ok=True)
     path = write_case(tmp_path, case)
     with pytest.raises(GdtutorError) as err:
-        lessons.load(path)
+        load(path)
     assert type(err.value).status == 2
     assert_one_line(str(err.value), path, case)
     assert err.value.file == str(path)
@@ -296,7 +297,7 @@ def test_the_file_is_named_as_given(tmp_path, monkeypatch):
                                              encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     with pytest.raises(GdtutorError) as err:
-        lessons.load("sub/x.yaml")
+        load("sub/x.yaml")
     assert str(err.value) == ("gdtutor: sub/x.yaml:6: data.y: expected 3 values "
                               "(one per row of X), got 4")
 
@@ -306,13 +307,13 @@ def test_an_alias_bomb_fails_fast(tmp_path):
     path.write_text(billion_laughs(), encoding="utf-8")
     start = time.perf_counter()
     with pytest.raises(GdtutorError, match="expands to more than"):
-        lessons.load(path)
+        load(path)
     assert time.perf_counter() - start < 5
 
 
 def test_a_directory_is_not_a_lesson(tmp_path):
     with pytest.raises(GdtutorError, match="is a directory"):
-        lessons.load(tmp_path)
+        load(tmp_path)
 
 
 def test_the_good_templates_are_good(tmp_path):
@@ -320,7 +321,7 @@ def test_the_good_templates_are_good(tmp_path):
     for name, text in (("linear", LINEAR), ("graph", graph("sum(x * y)"))):
         path = tmp_path / f"{name}.yaml"
         path.write_text(text, encoding="utf-8")
-        assert lessons.load(path).id == "bad"
+        assert load(path).id == "bad"
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -355,7 +356,7 @@ def test_check_reports_each_file_and_exits_2_if_any_is_bad(tmp_path):
 
 # -- whatever the file holds, the loader answers with a Lesson or a GdtutorError, nothing else
 
-KEYS = sorted(lessons.ALL_KEYS + lessons.DESCENT_CHECKPOINT_KEYS + lessons.GRAPH_CHECKPOINT_KEYS
+KEYS = sorted(schema.ALL_KEYS + schema.DESCENT_CHECKPOINT_KEYS + schema.GRAPH_CHECKPOINT_KEYS
               + ("X", "y", "x", "w", "en", "zh"))
 SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(-10**6, 10**6),
@@ -373,7 +374,7 @@ VALUES = st.recursive(
 LESSONS = st.fixed_dictionaries(
     {"id": st.sampled_from(["ok", "Not OK", 3]), "title": st.just("T"),
      "kind": st.sampled_from(["graph", "descent"])},
-    optional={key: VALUES for key in lessons.ALL_KEYS if key not in ("id", "title", "kind")},
+    optional={key: VALUES for key in schema.ALL_KEYS if key not in ("id", "title", "kind")},
 )
 
 
@@ -384,7 +385,7 @@ def _load_text(folder: Path, text: str | bytes):
     else:
         path.write_text(text, encoding="utf-8", errors="surrogatepass")
     try:
-        return lessons.load(path)
+        return load(path)
     except GdtutorError as exc:
         message = str(exc)
         assert message.startswith(f"gdtutor: {path}") and "\n" not in message

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from gdtutor.cli import main
-from gdtutor.lesson import builtin
+from gdtutor.catalog import builtin
 
 LESSONS = [lesson.id for lesson in builtin()]
 FLOAT_LESSONS = [lesson.id for lesson in builtin() if lesson.dtype != "exact"]

@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
 from gdtutor.cli import main
-from gdtutor.lesson import ALL_KEYS, DESCENT_CHECKPOINT_KEYS, GRAPH_CHECKPOINT_KEYS
+from gdtutor.schema import ALL_KEYS, DESCENT_CHECKPOINT_KEYS, GRAPH_CHECKPOINT_KEYS
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = {p.name: p.read_text(encoding="utf-8") for p in sorted((REPO / "lessons").glob("*.yaml"))}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 from fractions import Fraction
@@ -13,11 +14,12 @@ import numpy as np
 import pytest
 import yaml
 
-from gdtutor import lesson as lessons
+from gdtutor import catalog, yaml_reader
 from gdtutor.errors import GdtutorError
 from gdtutor.expr import parse
+from gdtutor.schema import parse_number
 
-BUILTIN = lessons.builtin()
+BUILTIN = catalog.builtin()
 BY_ID = {item.id: item for item in BUILTIN}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -31,7 +33,7 @@ def _line_of(path: Path, pattern: str) -> int:
 
 
 def test_manifest_lists_every_lesson_file_once_in_order():
-    folder = lessons.lessons_dir()
+    folder = catalog.lessons_dir()
     listed = yaml.safe_load((folder / "index.yaml").read_text(encoding="utf-8"))["lessons"]
     on_disk = sorted(p.name for p in folder.glob("*.y*ml") if p.name != "index.yaml")
     assert sorted(listed) == on_disk
@@ -65,7 +67,7 @@ def test_title_summary_and_text_in_english_and_chinese(item):
 
 @pytest.mark.parametrize("item", BUILTIN, ids=lambda item: item.id)
 def test_loading_a_builtin_file_directly_gives_the_same_lesson(item):
-    again = lessons.load(item.source)
+    again = catalog.load(item.source)
     assert again.expression == item.expression
     assert again.params == item.params
     assert again.checkpoints == item.checkpoints
@@ -84,6 +86,121 @@ def test_lines_point_at_the_fields_in_the_file(item):
     for index, checkpoint in enumerate(item.checkpoints):
         assert text[checkpoint.line - 1].lstrip().startswith("- ")
         assert item.line_of(f"checkpoints[{index}]") == checkpoint.line
+
+
+# -- libyaml (built-in files) and the guarded loader (a student's) read the same --------------
+
+def _exact(node) -> tuple:
+    """A tree as nested tuples that tell 1 from 1.0 and from True, and -0.0 from 0.0, as == on
+    YamlNodes does not; key order counts."""
+    value = node.value
+    if isinstance(value, list):
+        value = ("list", [_exact(item) for item in value])
+    elif isinstance(value, dict):
+        assert list(node.key_lines) == list(value)
+        value = ("map", [(key, node.key_lines[key], _exact(item)) for key, item in value.items()])
+    else:
+        value = (type(value).__name__, repr(value))
+    return node.line, value
+
+
+def _both(path: Path) -> tuple:
+    """The file's tree as a built-in file and as a student's file is read."""
+    return (_exact(yaml_reader.read(path, str(path), builtin=True)),
+            _exact(yaml_reader.read(path, str(path), builtin=False)))
+
+
+def test_every_builtin_file_reads_the_same_through_either_loader():
+    folder = catalog.lessons_dir()
+    for path in [folder / "index.yaml"] + [item.source for item in BUILTIN]:
+        fast, guarded = _both(path)
+        assert fast == guarded, path.name
+
+
+def test_a_builtin_lesson_is_the_lesson_the_guarded_loader_reads():
+    for item in BUILTIN:
+        again = catalog.load(item.source)            # the guarded pure-Python loader
+        assert again == item._replace(order=0) and again.lines == item.lines
+
+
+# every kind of scalar YAML 1.1 gives a lesson
+TRICKY = """\
+ints: [0, -3, +12, 1_000, 0x1F, 0b101, 017, 1:30, 123456789012345678901234567890]
+floats: [1.0, 2., -0.0, 0.5, 1.5e+3, 6.02e+23, .inf, -.inf, .nan, 0.1]
+not numbers: [1e3, 1.5e3, "1", '2.5', 1/28, 0o17, 0x]
+bools: [yes, No, true, FALSE, on, off]
+nothing: [~, null, Null]
+no: key written as a bool
+1: key written as an int
+null: key written as null
+zh: 梯度下降 ∂L/∂w
+emoji: "🙂 \\u00e9 \\t tab"
+text: |
+  two lines,
+
+  and a blank one
+folded: >
+  one
+  line
+nested: {a: [1, [2, [3, {b: c}]]], z: last, y: order}
+anchored: &x [1, 2.5]
+alias: *x
+huge: 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF
+"""
+
+
+def test_every_kind_of_scalar_reads_as_written_through_either_loader(tmp_path):
+    path = tmp_path / "tricky.yaml"
+    path.write_text(TRICKY, encoding="utf-8")
+    fast, guarded = _both(path)
+    assert fast == guarded
+    tree = yaml_reader.read(path, str(path))
+    values = tree.value
+    assert list(values) == ["ints", "floats", "not numbers", "bools", "nothing", "no", "1",
+                            "null", "zh", "emoji", "text", "folded", "nested", "anchored",
+                            "alias", "huge"]
+    ints = [node.value for node in values["ints"].value]
+    assert ints == [0, -3, 12, 1000, 31, 5, 15, 90, 123456789012345678901234567890]
+    assert all(type(i) is int for i in ints)
+    floats = [node.value for node in values["floats"].value]
+    assert [repr(f) for f in floats] == ["1.0", "2.0", "-0.0", "0.5", "1500.0", "6.02e+23",
+                                         "inf", "-inf", "nan", "0.1"]
+    assert all(type(f) is float for f in floats)
+    assert [node.value for node in values["not numbers"].value] == [
+        "1e3", "1.5e3", "1", "2.5", "1/28", "0o17", "0x"]
+    assert [node.value for node in values["bools"].value] == [True, False, True, False,
+                                                             True, False]
+    assert [node.value for node in values["nothing"].value] == [None, None, None]
+    assert values["zh"].value == "梯度下降 ∂L/∂w" and values["emoji"].value == "🙂 é \t tab"
+    assert values["text"].value == "two lines,\n\nand a blank one\n"
+    assert values["folded"].value == "one line\n"
+    assert list(values["nested"].value) == ["a", "z", "y"]
+    assert tree.key_lines["alias"] == 20 and values["alias"].line == 19   # where &x is
+    assert _exact(values["alias"])[1] == _exact(values["anchored"])[1]
+    assert values["huge"].value == 16 ** 40 - 1
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda text: text + "oops: [1, 2\n", "YAML syntax error"),
+    (lambda text: text.replace("lr: 0.01", "lrr: 0.01"), "lrr: unknown key 'lrr' "
+     "(did you mean 'lr'?)"),
+])
+def test_a_broken_builtin_file_fails_as_the_same_file_read_as_a_students(
+        tmp_path, monkeypatch, edit, expected):
+    folder = tmp_path / "lessons"
+    shutil.copytree(catalog.lessons_dir(), folder)
+    path = folder / "grad-descent.yaml"
+    path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+    monkeypatch.setattr(catalog, "lessons_dir", lambda: folder)
+    with pytest.raises(GdtutorError) as built_in:
+        catalog.resolve("grad-descent")
+    with pytest.raises(GdtutorError) as students:
+        catalog.load(path)
+    # the same file, line and field (libyaml words a syntax error its own way)
+    shown, theirs = str(built_in.value), str(students.value)
+    assert expected in shown and expected in theirs
+    assert shown.split(expected)[0] == theirs.split(expected)[0]
+    assert shown.startswith(f"gdtutor: {path}:{built_in.value.line}: ")
 
 
 def test_graph_lessons_pin_x_squared_and_its_derivative():
@@ -249,28 +366,28 @@ def test_divergence_step_is_where_the_float64_loss_overflows():
 
 
 def test_resolve_finds_builtins_and_files(tmp_path):
-    assert lessons.resolve("backprop") is BY_ID["backprop"]
+    assert catalog.resolve("backprop") is BY_ID["backprop"]
     path = tmp_path / "mine.yaml"
     path.write_text("id: mine\ntitle: Mine\nkind: graph\nexpression: x*3\ninputs: {x: 2}\n",
                     encoding="utf-8")
-    assert lessons.resolve(str(path)).id == "mine"
+    assert catalog.resolve(str(path)).id == "mine"
     with pytest.raises(GdtutorError) as err:
-        lessons.resolve("backprp")
+        catalog.resolve("backprp")
     assert str(err.value) == ("gdtutor: unknown lesson 'backprp' (did you mean 'backprop'?): "
                               "not a built-in id or a .yaml file (try 'gdtutor list')")
     with pytest.raises(GdtutorError, match="no such file"):
-        lessons.resolve(str(tmp_path / "absent.yml"))
+        catalog.resolve(str(tmp_path / "absent.yml"))
 
 
 def test_builtin_is_cached_and_returns_a_fresh_list():
-    first, second = lessons.builtin(), lessons.builtin()
+    first, second = catalog.builtin(), catalog.builtin()
     assert first == second and first is not second
     assert all(a is b for a, b in zip(first, second))
 
 
 def test_lessons_dir_is_the_repository_folder_when_not_installed():
-    assert lessons.lessons_dir().name == "lessons"
-    assert (lessons.lessons_dir() / "index.yaml").is_file()
+    assert catalog.lessons_dir().name == "lessons"
+    assert (catalog.lessons_dir() / "index.yaml").is_file()
 
 
 def _manifest(tmp_path: Path, listed, files):
@@ -289,9 +406,9 @@ def _manifest(tmp_path: Path, listed, files):
 ])
 def test_the_manifest_must_match_the_folder(tmp_path, monkeypatch, listed, files, message):
     _manifest(tmp_path, listed, files)
-    monkeypatch.setattr(lessons, "lessons_dir", lambda: tmp_path)
+    monkeypatch.setattr(catalog, "lessons_dir", lambda: tmp_path)
     with pytest.raises(GdtutorError, match=re.escape(message)) as err:
-        lessons._builtin.__wrapped__()
+        catalog._builtin.__wrapped__()
     assert "index.yaml" in str(err.value)
 
 
@@ -299,9 +416,9 @@ def test_a_lesson_id_must_match_its_file_name(tmp_path, monkeypatch):
     _manifest(tmp_path, ["a.yaml"], ["a.yaml"])
     (tmp_path / "a.yaml").write_text("id: b\ntitle: T\nkind: graph\nexpression: x\n"
                                      "inputs: {x: 1}\n", encoding="utf-8")
-    monkeypatch.setattr(lessons, "lessons_dir", lambda: tmp_path)
+    monkeypatch.setattr(catalog, "lessons_dir", lambda: tmp_path)
     with pytest.raises(GdtutorError) as err:
-        lessons._builtin.__wrapped__()
+        catalog._builtin.__wrapped__()
     assert str(err.value).endswith("a.yaml:1: id: id 'b' must match the file name 'a.yaml'")
 
 
@@ -314,7 +431,7 @@ def test_a_lesson_id_must_match_its_file_name(tmp_path, monkeypatch):
     (Fraction(2, 3), Fraction(2, 3)),
 ])
 def test_numbers_are_parsed_exactly_as_written(text, expected):
-    assert lessons.parse_number(text) == expected
+    assert parse_number(text) == expected
 
 
 @pytest.mark.parametrize("text, message", [
@@ -327,7 +444,7 @@ def test_numbers_are_parsed_exactly_as_written(text, expected):
 ])
 def test_non_numbers_are_refused(text, message):
     with pytest.raises(GdtutorError, match=re.escape(message)):
-        lessons.parse_number(text)
+        parse_number(text)
 
 
 def test_numbers_in_a_file_are_exact(tmp_path):
@@ -338,7 +455,7 @@ def test_numbers_in_a_file_are_exact(tmp_path):
         "iterations: '1e3'\n"
         "checkpoints:\n  - {step: 0, weights: [0.1, '1/3', -2, 1500, 1], loss: '1/3', tol: 1e-4}\n",
         encoding="utf-8")
-    item = lessons.load(path)
+    item = catalog.load(path)
     assert item.params == (("w", (Fraction(1, 10), Fraction(1, 3), Fraction(-2), Fraction(1500))),
                            ("c", Fraction(1)))
     assert item.lr == Fraction(1, 100) and item.grad_scale == Fraction(-1, 7)
@@ -353,7 +470,7 @@ def test_linear_sugar_with_bias_and_defaults(tmp_path):
     path = tmp_path / "lin.yaml"
     path.write_text("id: lin\ntitle: {en: Lin}\nkind: descent\ndata:\n  X: [[1, 2], [3, 4]]\n"
                     "  y: [[5], [6]]\nbias: true\nlr: '1/10'\niterations: 5\n", encoding="utf-8")
-    item = lessons.load(path)
+    item = catalog.load(path)
     assert item.title.en == "Lin" and item.title.get("zh") == "Lin"
     assert item.linear.X == ((1, 2, 1), (3, 4, 1)) and item.linear.y == (5, 6)
     assert item.linear.loss == "half_mse"
@@ -364,12 +481,12 @@ def test_linear_sugar_with_bias_and_defaults(tmp_path):
 
 def test_with_overrides_replaces_and_revalidates():
     item = BY_ID["worked-example"]
-    changed = lessons.with_overrides(item, lr="1/4", steps="7", dtype="float64")
+    changed = catalog.with_overrides(item, lr="1/4", steps="7", dtype="float64")
     assert (changed.lr, changed.iterations, changed.dtype) == (Fraction(1, 4), 7, "float64")
     assert (item.lr, item.iterations, item.dtype) == (Fraction(1, 2), 20, "exact")
-    assert lessons.with_overrides(item, lr=0.3).lr == Fraction(3, 10)
-    assert lessons.with_overrides(item) == item
-    torch_float = lessons.with_overrides(BY_ID["grad-descent"], backend="torch")
+    assert catalog.with_overrides(item, lr=0.3).lr == Fraction(3, 10)
+    assert catalog.with_overrides(item) == item
+    torch_float = catalog.with_overrides(BY_ID["grad-descent"], backend="torch")
     assert torch_float.backend == "torch" and torch_float.dtype == "float32"
 
 
@@ -394,7 +511,7 @@ def test_with_overrides_replaces_and_revalidates():
 ])
 def test_with_overrides_refuses_bad_combinations(lesson_id, overrides, expected):
     with pytest.raises(GdtutorError) as err:
-        lessons.with_overrides(BY_ID[lesson_id], **overrides)
+        catalog.with_overrides(BY_ID[lesson_id], **overrides)
     assert str(err.value).startswith(expected)
 
 
@@ -402,9 +519,9 @@ def test_switching_to_exact_probes_the_expression_again(tmp_path):
     path = tmp_path / "e.yaml"
     path.write_text("id: e\ntitle: E\nkind: descent\nobjective: exp(w)\nparams: {w: 1}\n"
                     "lr: 1\niterations: 3\n", encoding="utf-8")
-    item = lessons.load(path)
+    item = catalog.load(path)
     with pytest.raises(GdtutorError) as err:
-        lessons.with_overrides(item, dtype="exact")
+        catalog.with_overrides(item, dtype="exact")
     assert str(err.value).startswith(f"gdtutor: {path}: --dtype: exp() has no exact value")
 
 
@@ -434,7 +551,7 @@ def test_the_example_in_the_docs_is_a_valid_lesson(tmp_path):
     example = re.search(r"```yaml\n(.*?)```", docs.read_text(encoding="utf-8"), re.S).group(1)
     path = tmp_path / "my-first-descent.yaml"
     path.write_text(example, encoding="utf-8")
-    item = lessons.load(path)
+    item = catalog.load(path)
     assert item.id == "my-first-descent" and item.title.zh
     result = _run_check(str(path))
     assert result.returncode == 0, result.stdout + result.stderr

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from gdtutor.lesson import builtin
+from gdtutor.catalog import builtin
 from tmux_pane import Pane, missing_tools
 
 REPO = Path(__file__).resolve().parent.parent

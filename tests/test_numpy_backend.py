@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from expressions import close, lesson_of, scalar_expr
 from gdtutor.backend import initial_weights
 from gdtutor.errors import ExprError
-from gdtutor.numpy_backend import NumpyBackend, probe
+from gdtutor.backends import probe
+from gdtutor.numpy_backend import NumpyBackend
 
 
 @settings(max_examples=100, deadline=None, derandomize=True)
@@ -86,3 +87,15 @@ def test_probe_refuses_what_cannot_be_computed(source, params, dtype, message):
 def test_probe_on_huge_float_power_is_quick_and_not_an_error():
     # a float power overflows to inf: that is divergence for the stepper, not bad input
     probe(lesson_of("x**10**10", (("x", F(2)),), "float64"))
+
+
+def test_what_each_gradient_reads_comes_from_its_parameters():
+    from gdtutor.numpy_ops import BACKWARD, OPS, READS
+    assert READS["mul"] == (("b",), ("a",))
+    assert READS["div"] == (("b",), ("a", "b"))
+    assert READS["sum"] == (("a_shape",),) and READS["exp"] == (("out",),)
+    for name, op in OPS.items():
+        assert len(READS[name]) == len(BACKWARD[name]) == (2 if name in (
+            "add", "sub", "mul", "div", "pow", "matmul") else 1)
+        for reads in READS[name]:
+            assert set(reads) <= {"a", "b", "out", "a_shape"}, (name, reads)

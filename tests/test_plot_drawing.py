@@ -6,7 +6,7 @@ import pytest
 from rich.text import Text
 from textual_plotext import PlotextPlot
 
-from gdtutor.lesson import builtin, resolve
+from gdtutor.catalog import builtin, resolve
 from gdtutor.stepper import Stepper
 from gdtutor.tui.app import GdtutorApp
 from gdtutor.tui.loss_plot import LossPlot, x_limit

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from gdtutor.backend import initial_weights
 from gdtutor.expr import parse
-from gdtutor.lesson import builtin, resolve, with_overrides
+from gdtutor.catalog import builtin, resolve, with_overrides
 from gdtutor.model import Lesson
 from gdtutor.stepper import Stepper
 

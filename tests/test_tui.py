@@ -14,7 +14,7 @@ import pytest
 from rich.console import Console
 from textual import events
 
-from gdtutor.lesson import builtin, load, resolve, with_overrides
+from gdtutor.catalog import builtin, load, resolve, with_overrides
 from gdtutor.stepper import Stepper
 from gdtutor.tui import app as tui_app
 from gdtutor.tui.app import GdtutorApp

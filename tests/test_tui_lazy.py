@@ -9,9 +9,9 @@ import time
 import pytest
 from textual.widgets import Footer, Markdown
 
-from gdtutor import lesson as lessons
+from gdtutor import catalog as lessons
 from gdtutor.errors import GdtutorError
-from gdtutor.lesson import builtin, resolve
+from gdtutor.catalog import builtin, resolve
 from gdtutor.stepper import Stepper
 from gdtutor.tui import descent, graph_screen, picker
 from gdtutor.tui.app import GdtutorApp

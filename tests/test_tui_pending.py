@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from gdtutor.lesson import builtin, resolve, with_overrides
+from gdtutor.catalog import builtin, resolve, with_overrides
 from gdtutor.stepper import Stepper
 from gdtutor.tui.app import GdtutorApp
 from gdtutor.tui.pending import PendingStepper

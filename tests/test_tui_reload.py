@@ -11,7 +11,7 @@ from fractions import Fraction
 import pytest
 from rich.console import Console
 
-from gdtutor.lesson import builtin, load, resolve
+from gdtutor.catalog import builtin, load, resolve
 from gdtutor.stepper import Stepper
 from gdtutor.tui import lesson_screen
 from gdtutor.tui.app import GdtutorApp

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from gdtutor.lesson import builtin, resolve
+from gdtutor.catalog import builtin, resolve
 from gdtutor.stepper import Stepper
 from gdtutor.tui.app import GdtutorApp
 

@@ -27,7 +27,7 @@ from rich.console import Console
 from textual import events
 
 from gdtutor.errors import GdtutorError
-from gdtutor.lesson import builtin, resolve
+from gdtutor.catalog import builtin, resolve
 from gdtutor.stepper import Stepper
 from gdtutor.tui import lesson_screen
 from gdtutor.tui.app import GdtutorApp

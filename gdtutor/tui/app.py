@@ -94,7 +94,7 @@ class GdtutorApp(WritesChangesOnly, App[None]):
     def stepper_for(self, lesson):
         """A stepper over `lesson` with the command line's overrides applied (GdtutorError if
         the lesson cannot take them)."""
-        from ..lesson import with_overrides
+        from ..catalog import with_overrides
         from ..stepper import Stepper
         overrides = {k: v for k, v in self.overrides.items()
                      if lesson.kind == "descent" or k not in DESCENT_ONLY}
@@ -159,7 +159,7 @@ def run(lesson=None, *, lang: str = "en", ascii_plot: bool = False, mouse: bool 
 
     The picker shown at start reads the built-in lessons first (a broken one is the usual
     one-line error); under a lesson, it reads them when esc first shows it."""
-    from ..lesson import builtin
+    from ..catalog import builtin
     from ..stepper import Stepper
     from .pending import PendingStepper, needs_loading
     refusal = terminal_refusal()

@@ -13,12 +13,12 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from ..carry import rebuild
 from ..errors import GdtutorError
 from ..stepper import Stepper
 from .footer import KeysFooter
 from .notice import Notice
 from .output import PaintsAfterStartup
-from .rebuild import replay
 from .source import SourceWatch, signature
 from .text import Numbers
 
@@ -364,21 +364,18 @@ class LessonScreen(PaintsAfterStartup, Screen):
     def _change_arithmetic(self) -> None:
         """Exact fractions have no torch: the lesson runs again on torch in float64, with the
         same α changes to the same step; from there, t runs it again in exact fractions."""
-        from ..lesson import with_overrides
+        from ..catalog import with_overrides
         if self.origin is not None:
             lesson, origin = self.origin, None
         else:
             lesson, origin = with_overrides(self.lesson, backend="torch", dtype="float64"), \
                 self.lesson
-        changes, k, kept = self.stepper.lr_changes(), self.stepper.k, self.kept()
+        old, k, kept = self.stepper, self.stepper.k, self.kept()
         descent = lesson.kind == "descent"
         before = value_text(self.stepper, self.numbers)
 
-        def rebuild(cancelled) -> Stepper:
-            stepper = Stepper(lesson)
-            if descent:
-                replay(stepper, changes, k, self.post_progress, cancelled)
-            return stepper
+        def again(cancelled) -> Stepper:
+            return rebuild(old, lesson, k, self.post_progress, cancelled)
 
         def done(stepper: Stepper) -> None:
             if descent and stepper.k < k:
@@ -391,7 +388,7 @@ class LessonScreen(PaintsAfterStartup, Screen):
                 self.swap(stepper, kept=kept, told=f"numpy · exact again: {before} = {after}")
 
         target = "torch (float64)" if origin is not None else "numpy (exact)"
-        self.in_background(rebuild, f"switching to {target}…", done, total=k or None)
+        self.in_background(again, f"switching to {target}…", done, total=k or None)
 
     # -- a lesson file edited under the running lesson ----------------------------------------
 
@@ -412,32 +409,19 @@ class LessonScreen(PaintsAfterStartup, Screen):
         """Read the lesson file again: a good edit replaces the lesson at the same step; a
         bad one is shown as its one-line error while the last good version runs on."""
         watch, app, kept = self.watch, self.app, self.kept()
-        position, kind = self.position_index(), self.lesson.kind
-        # what the student changed with keys, carried over where the edit did not change it
-        before = self.stepper.lesson
-        changes, backend = self.stepper.lr_changes(), self.stepper.backend_name
+        old, position = self.stepper, self.position_index()
         # this version is taken in whatever comes of it: a bad one is not read again each poll
         seen = watch.seen = signature(watch.path)
 
         def load_again(cancelled):
-            from ..lesson import load
+            from ..catalog import load
             try:
-                stepper = app.stepper_for(load(watch.path))
+                lesson = load(watch.path)
+                # what the student changed with keys, kept where the edit did not change it
+                return rebuild(old, lesson, position, self.post_progress, cancelled,
+                               make=app.stepper_for)
             except GdtutorError as error:
                 return error
-            if stepper.lesson.kind == kind == "descent":
-                lesson = stepper.lesson
-                if (lesson.backend, lesson.dtype) == (before.backend, before.dtype) \
-                        and backend != stepper.backend_name:
-                    try:
-                        stepper.set_backend(backend)
-                    except GdtutorError:
-                        pass            # the file's backend, then
-                if lesson.lr == before.lr:
-                    replay(stepper, changes, position, self.post_progress, cancelled)
-                else:                   # the edit set α: the file's α from the start
-                    stepper.goto(position, self.post_progress, cancelled)
-            return stepper
 
         def done(got) -> None:
             if isinstance(got, GdtutorError):
