@@ -18,7 +18,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gdtutor.analysis import gradient_check, stability, sweep  # noqa: E402
-from gdtutor.lesson import builtin, with_overrides  # noqa: E402
+from gdtutor.catalog import builtin, with_overrides  # noqa: E402
 
 PANEL_TARGET = 0.050
 SWEEP_TARGET = 0.5

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gdtutor.lesson import resolve, with_overrides  # noqa: E402
+from gdtutor.catalog import resolve, with_overrides  # noqa: E402
 from gdtutor.stepper import Stepper  # noqa: E402
 
 

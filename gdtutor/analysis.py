@@ -24,12 +24,13 @@ from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from .backend import initial_weights, make_backend, weight_names
+from .backend import initial_weights, weight_names
+from .backends import make_backend
 from .errors import GdtutorError
 from .expr import Expr
 from .model import Lesson
 from .numbers import exact_text, fmt, to_json
-from .numpy_backend import NotFinite
+from .errors import NotFinite
 
 MAX_WEIGHTS = 2000           # beyond this, no dense Hessian or eigen-decomposition
 MAX_EXACT_EIGEN = 30         # exact eigenvalue checks (rank of H − λI in fractions) up to this size

@@ -254,7 +254,7 @@ def load(lesson: LessonRef) -> Lesson:
     """A lesson by built-in id (`"worked-example"`) or path (a str ending in .yaml/.yml, or any
     path object). Raises GdtutorError (with .file, .line, .field) where the command line
     would exit with status 2."""
-    from .lesson import load as load_file, resolve
+    from .catalog import load as load_file, resolve
     if isinstance(lesson, Lesson):
         return lesson
     if isinstance(lesson, os.PathLike):
@@ -322,7 +322,7 @@ def replay(lesson: LessonRef, *, backend: str | None = None, dtype: str | None =
     """Step a lesson headless, as `gdtutor replay` does, with the same overrides: backend
     ("numpy" or "torch"), dtype ("float64", "float32" or "exact"), lr (α: a number, a
     Fraction, or a string such as "1/2") and steps (the number of iterations)."""
-    from .lesson import with_overrides
+    from .catalog import with_overrides
     chosen = load(lesson)
     try:
         chosen = with_overrides(chosen, backend=backend, dtype=dtype, lr=lr, steps=steps)

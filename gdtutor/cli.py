@@ -163,7 +163,7 @@ def _warn(line: str) -> None:
 
 
 def cmd_progress(args) -> int:
-    from .lesson import builtin
+    from .catalog import builtin
     from .progress import ProgressLog, Summary
     from .report import as_dict, columns, first_try_text
     log = ProgressLog()

@@ -192,7 +192,7 @@ class CheckReport(NamedTuple):
 def check_one(arg: str, options: dict[str, Any]) -> CheckReport:
     """Load one lesson (a path or a built-in id) with the command's overrides (backend, dtype,
     lr, steps) and verify its checkpoints."""
-    from .lesson import resolve, with_overrides
+    from .catalog import resolve, with_overrides
     obj: dict[str, Any] = {"file": arg, "id": None, "ok": False, "checkpoints": None,
                            "failed": [], "error": None}
     try:

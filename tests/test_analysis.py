@@ -16,7 +16,7 @@ import pytest
 from gdtutor.analysis import (analyze, degree, gradient_check, run_losses, stability, sweep,
                               sweep_alphas, fate)
 from gdtutor.expr import parse
-from gdtutor.lesson import load, resolve, with_overrides
+from gdtutor.catalog import load, resolve, with_overrides
 
 ROOT = Path(__file__).resolve().parent.parent
 

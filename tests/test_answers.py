@@ -13,7 +13,7 @@ from hypothesis import given, settings, strategies as st
 
 from gdtutor.answers import (NotAnAnswer, Rule, check, check_text, hint, parse_answer,
                              rule_for)
-from gdtutor.lesson import builtin, resolve
+from gdtutor.catalog import builtin, resolve
 from gdtutor.numbers import exact_text
 from gdtutor.stepper import Stepper
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from gdtutor.cli import main
-from gdtutor.lesson import builtin, resolve
+from gdtutor.catalog import builtin, resolve
 from gdtutor.progress import (BadLine, ProgressLog, Summary, parse_event, progress_path,
                               read_events, summarize)
 

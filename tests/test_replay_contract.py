@@ -13,7 +13,7 @@ import pytest
 
 from gdtutor import transcript
 from gdtutor.cli import main
-from gdtutor.lesson import builtin
+from gdtutor.catalog import builtin
 
 SOURCES = {lesson.id: Path(lesson.source) for lesson in builtin()}
 HEADER_KEYS = ["lesson", "kind", "backend", "dtype", "lr", "grad_scale", "iterations",

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from gdtutor.cli import main
-from gdtutor.lesson import builtin
+from gdtutor.catalog import builtin
 
 LESSON_IDS = [lesson.id for lesson in builtin()]
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
