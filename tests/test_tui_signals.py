@@ -159,6 +159,7 @@ def test_a_signal_before_the_app_runs_is_kept_for_it():
     assert signal.getsignal(signal.SIGTERM) is before
 
 
+@pytest.mark.slow
 def test_dumb_terminal_and_no_terminal_are_refused_in_one_line():
     for env in ({"TERM": "dumb"}, {"TERM": "xterm"}):   # the second with no terminal at all
         done = subprocess.run([PYTHON, "-m", "gdtutor", "worked-example"], cwd=REPO,
