@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow      # the whole benchmark suite, once, in a subprocess
+
 RUN = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
 COMMITTED = RUN.parent / "results.json"
 FIGURES = {"replay_numpy", "replay_torch", "first_frame", "first_frame_torch",

@@ -25,6 +25,7 @@ import time
 import warnings
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
@@ -348,6 +349,7 @@ def test_the_mutations_start_from_every_lesson_and_pass_unmutated():
         assert_nothing_written(cwd, folder)
 
 
+@pytest.mark.slow
 @settings(max_examples=IN_PROCESS_EXAMPLES, derandomize=True, database=None, deadline=None,
           suppress_health_check=list(HealthCheck), print_blob=True, phases=PHASES)
 @given(case=mutated_lessons())
@@ -363,6 +365,7 @@ def test_check_on_mutated_lessons_exits_0_1_or_2_in_one_line(case):
         assert_nothing_written(cwd, folder)
 
 
+@pytest.mark.slow
 @settings(max_examples=SUBPROCESS_EXAMPLES, derandomize=True, database=None, deadline=None,
           suppress_health_check=list(HealthCheck), print_blob=True, phases=PHASES)
 @given(case=mutated_lessons())

@@ -19,6 +19,8 @@ import pytest
 from gdtutor.catalog import builtin
 from tmux_pane import Pane, missing_tools
 
+pytestmark = pytest.mark.slow      # fresh processes, a re-run of three test files, tmux
+
 REPO = Path(__file__).resolve().parent.parent
 INSTALL = "pip install torch==2.13.0"
 # the numpy path's own tests, run again in a process without torch

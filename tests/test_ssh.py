@@ -22,7 +22,9 @@ from pathlib import Path
 import pytest
 
 from tmux_pane import (Pane, alive, kitty_keyboard_balance, missing_tools, modes_left_on,
-                       mouse_enables, stop_pid)
+                       mouse_enables, poll, stop_pid)
+
+pytestmark = pytest.mark.slow      # real terminals: sshd and tmux
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -175,14 +177,27 @@ def worked_example_at(k: int) -> tuple[Fraction, Fraction]:
     return w(k), w(k - 1) - 2
 
 
-def assert_terminal_sane(pane: Pane, raw: str) -> None:
-    """Nothing the program switched on is left on: tmux's view and the raw output agree."""
+def sane(pane: Pane) -> bool:
+    flags = pane.flags()
+    raw = pane.raw_text()
+    return (flags["alternate_on"] == flags["insert_flag"] == "0"
+            and all(flags[f] == "0" for f in flags if f.startswith("mouse_"))
+            and modes_left_on(raw) == {} and kitty_keyboard_balance(raw) == 0)
+
+
+def assert_terminal_sane(pane: Pane) -> str:
+    """Nothing the program switched on is left on: tmux's view and the raw output agree. The
+    program's last bytes may reach tmux and the raw file a moment after it has ended, so this
+    waits a little for them; the raw output, once it is all there."""
+    poll(lambda: sane(pane), 10)
+    raw = pane.raw_text()
     flags = pane.flags()
     assert flags["alternate_on"] == "0", flags
     assert all(flags[f] == "0" for f in flags if f.startswith("mouse_")), flags
     assert flags["insert_flag"] == "0", flags   # tmux hides the cursor of a dead pane itself
     assert modes_left_on(raw) == {}, "modes left switched on: " + repr(modes_left_on(raw))
     assert kitty_keyboard_balance(raw) == 0, "keyboard protocol left pushed"
+    return raw
 
 
 def test_worked_example_over_ssh_at_80x24(sshd, tmp_path):
@@ -226,17 +241,13 @@ def test_worked_example_over_ssh_at_80x24(sshd, tmp_path):
 
         pane.keys("q")
         status = pane.wait_exit(20)
-        raw = pane.raw_text()
+        raw = assert_terminal_sane(pane)
         assert status == 0, pane.screen()
         assert "Traceback" not in raw and "Traceback" not in pane.screen()
         assert mouse_enables(raw) == [], "mouse tracking was switched on over SSH"
         assert "\x1b[?1049h" in raw, "the app never took the alternate screen: not a real run"
-        assert_terminal_sane(pane, raw)
-        deadline = time.monotonic() + 10
         pid = int(remote_pid.read_text())
-        while alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not alive(pid), "gdtutor still runs on the server after quitting"
+        assert poll(lambda: not alive(pid), 10), "gdtutor still runs on the server after quitting"
     finally:
         pane.close()
         if remote_pid.exists():
@@ -301,10 +312,9 @@ def test_a_terminal_without_colours_gets_a_plain_screen_or_a_clear_refusal(tmp_p
         assert last_value(screen, "grad(w0)") == -2
         pane.keys("q")
         screen = pane.wait_for(lambda s: "gdtutor-exit-status=" in s, 20, "the app to quit")
-        raw = pane.raw_text()
+        raw = assert_terminal_sane(pane)
         assert "gdtutor-exit-status=0" in screen, screen
         assert "Traceback" not in raw and "Traceback" not in screen
-        assert_terminal_sane(pane, raw)
         if "NO_COLOR" in setting:
             assert hued_colours(raw)[:5] == [], "colours drawn although NO_COLOR is set"
     finally:

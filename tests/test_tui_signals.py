@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from gdtutor.tui.signals import caught_until_running, status_for
-from tmux_pane import Pane, alive, missing_tools, modes_left_on, stop_pid
+from tmux_pane import Pane, alive, missing_tools, modes_left_on, poll, stop_pid
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -85,7 +85,16 @@ def process_running(pane: Pane, needle: str, timeout: float = 10.0) -> int:
         time.sleep(0.05)
 
 
+def given_back(pane: Pane) -> bool:
+    flags = pane.flags()
+    return (flags["alternate_on"] == "0" and all(flags[f] == "0" for f in flags
+                                                 if f.startswith("mouse_"))
+            and modes_left_on(pane.raw_text()) == {})
+
+
 def assert_terminal_given_back(pane: Pane) -> None:
+    # the last bytes the tutor wrote may reach tmux and the raw file just after its status
+    poll(lambda: given_back(pane), EXIT_WITHIN)
     raw = pane.raw_text()
     flags = pane.flags()
     assert pane.tmux("display", "-p", "-t", "t", "#{alternate_on} #{mouse_any_flag}") == "0 0"
@@ -94,6 +103,7 @@ def assert_terminal_given_back(pane: Pane) -> None:
     assert "Traceback" not in raw and "Traceback" not in pane.screen()
 
 
+@pytest.mark.slow
 @needs_tmux
 @pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP", "SIGINT"])
 def test_a_signal_ends_the_tutor_and_gives_the_terminal_back(tmp_path, name):
@@ -115,6 +125,7 @@ def test_a_signal_ends_the_tutor_and_gives_the_terminal_back(tmp_path, name):
             stop_pid(pid)
 
 
+@pytest.mark.slow
 @needs_tmux
 def test_a_terminal_that_hangs_up_without_a_signal_ends_the_tutor(tmp_path):
     """No SIGHUP comes (the tutor runs in a session of its own, as under a shell or a
@@ -148,6 +159,7 @@ def test_a_signal_before_the_app_runs_is_kept_for_it():
     assert signal.getsignal(signal.SIGTERM) is before
 
 
+@pytest.mark.slow
 def test_dumb_terminal_and_no_terminal_are_refused_in_one_line():
     for env in ({"TERM": "dumb"}, {"TERM": "xterm"}):   # the second with no terminal at all
         done = subprocess.run([PYTHON, "-m", "gdtutor", "worked-example"], cwd=REPO,

@@ -40,6 +40,8 @@ from gdtutor.tui.picker import PickerScreen
 from gdtutor.tui.status import Status
 from gdtutor.tui.steps_panel import StepsPanel
 
+pytestmark = pytest.mark.slow      # thousands of keys through a running app
+
 EXAMPLES = int(os.environ.get("GDTUTOR_STORM_EXAMPLES", "5"))   # cases per lesson
 SEGMENTS = (4, 6)           # bursts a case plays, each followed by a check (min, max)
 BURST = (12, 24)            # keys a burst sends (min, max)

@@ -15,8 +15,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 TMUX = shutil.which("tmux")
 
-pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed, so there is no "
-                                "real terminal to drive; the Pilot tests still cover every key")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(TMUX is None, reason="tmux is not installed, so there is no "
+                                 "real terminal to drive; the Pilot tests still cover every key")]
 
 
 class Terminal:
@@ -47,7 +48,6 @@ class Terminal:
     def keys(self, *keys: str) -> None:
         for key in keys:
             self.tmux("send-keys", "-t", self.session, key)
-            time.sleep(0.15)
 
     def wait_for(self, text: str, timeout: float = 30) -> str:
         deadline = time.monotonic() + timeout
@@ -81,7 +81,9 @@ def test_worked_example_in_tmux_at_80x24():
         assert "w0 = 0" in screen and "L(w0) = 56" in screen
         assert "n step" in screen and "b back" in screen
 
-        term.keys("n", "n", "n")
+        for k in (1, 2, 3):                               # one key, then its step on screen
+            term.keys("n")
+            screen = term.wait_for(f"k = {k} of 20")
         screen = term.wait_for("= 7/4")
         assert "w3 = w2 − α·grad = 3/2 − (-1/4) = 7/4" in screen
         assert "α·grad = 1/2 · (-1/2) = -1/4" in screen
@@ -102,7 +104,6 @@ def test_worked_example_in_tmux_at_80x24():
         assert command_now in ("sleep", "sh", "bash", "dash"), command_now
     finally:
         term.close()
-
 
 
 def tutor(*args: str) -> Terminal:

@@ -124,6 +124,17 @@ class Pane:
             stop_pid(self.server_pid)
 
 
+def poll(test, timeout: float = 10.0):
+    """Call test() until it returns a true value or `timeout` seconds have passed; its last
+    value. For what reaches tmux and the pane's raw output a moment after the program ends."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = test()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
+
+
 def stop_pid(pid: int, grace: float = 5.0) -> None:
     """SIGTERM, then SIGKILL after `grace` seconds, to one process we started."""
     for sig in (signal.SIGTERM, signal.SIGKILL):

@@ -1,0 +1,12 @@
+"""What the whole suite shares.
+
+Hypothesis runs every property test repeatably: the "gdtutor" profile, loaded here for the
+whole suite, derives each test's examples from the test itself (derandomize), keeps no example
+database and sets no deadline (a shared machine's pauses are not failures). A test's own
+`@settings` changes only what it names, so it stays derandomized."""
+from __future__ import annotations
+
+from hypothesis import settings
+
+settings.register_profile("gdtutor", derandomize=True, database=None, deadline=None)
+settings.load_profile("gdtutor")
