@@ -10,12 +10,14 @@ from typing import Sequence
 from .errors import GdtutorError
 
 COMMANDS = ("replay", "check", "list")
+COMMANDS += ("serve",)
 USAGE = """\
 gdtutor                      open the lesson picker
 gdtutor LESSON               open one lesson (a built-in id or a .yaml file)
 gdtutor replay LESSON        step a lesson headless, print a transcript, verify its checkpoints
 gdtutor check LESSON...      validate lesson files and verify their checkpoints
-gdtutor list                 the built-in lessons"""
+gdtutor list                 the built-in lessons
+gdtutor serve [LESSON]       the tutor in the browser, one session a tab (needs gdtutor[serve])"""
 
 
 class Parser(argparse.ArgumentParser):
@@ -46,6 +48,15 @@ def _parser(command: str) -> Parser:
         p = Parser(prog="gdtutor check", description="Validate lessons and verify their checkpoints.")
         p.add_argument("lessons", metavar="LESSON", nargs="+")
         _common(p)
+    elif command == "serve":
+        p = Parser(prog="gdtutor serve", description="The tutor in the browser through "
+                   "textual-serve: every tab gets its own session.")
+        p.add_argument("lesson", metavar="LESSON|DIR", nargs="?")
+        p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+        p.add_argument("--port", default="8000", help="port to listen on")
+        p.add_argument("--lang", choices=("en", "zh"), default=None)
+        p.add_argument("--max-sessions", default="50", metavar="N",
+                       help="tabs served at once; the next one gets a page saying so")
     elif command == "list":
         p = Parser(prog="gdtutor list", description="List the built-in lessons.")
         p.add_argument("--lang", choices=("en", "zh"), default=None)
@@ -141,6 +152,12 @@ def cmd_tui(args) -> int:
                overrides=overrides) or 0
 
 
+def cmd_serve(args) -> int:
+    from .serve import serve
+    return serve(args.lesson, host=args.host, port=args.port, lang=args.lang,
+                 max_sessions=args.max_sessions)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # Lessons multiply matrices of a few rows: one BLAS thread is all they use, and starting
     # OpenBLAS's pool (whose threads spin while idle) costs numpy's import tens of ms.
@@ -159,6 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser(command).parse_args(rest)
         if args.lang is None:
             args.lang = default_lang()
+        if command == "serve":
+            return cmd_serve(args)
         return {"list": cmd_list, "replay": cmd_replay, "check": cmd_check, "tui": cmd_tui}[command](args)
     except GdtutorError as exc:
         print(exc, file=sys.stderr)
