@@ -320,9 +320,10 @@ def main() -> int:
     students = args.students or (3 if args.quick else 20)
     burst = args.burst or (6 if args.quick else 50)
     keys_each = 2 if args.quick else 5
+    load = os.getloadavg()[0]
     figures = asyncio.run(classroom(students, keys_each, burst))
     print(f"gdtutor serve {LESSON}: {students} sessions, {figures['keys']} keys, "
-          f"{os.cpu_count()} cores")
+          f"{os.cpu_count()} cores, load average {load:.1f} at the start")
     return 0 if report(figures, students, burst) else 1
 
 

@@ -316,6 +316,14 @@ def server_class():
                 await asyncio.wait_for(stopping, timeout=KILL_GRACE)
             except (asyncio.TimeoutError, Exception):
                 pass
+            service.stdin.close()   # the pipe to a process that is gone
+            if session.pid is not None:
+                # reaped while this loop runs, so that asyncio's watcher finds it open
+                deadline = asyncio.get_running_loop().time() + KILL_GRACE
+                while (os.path.exists(f"/proc/{session.pid}")
+                       and asyncio.get_running_loop().time() < deadline):
+                    await asyncio.sleep(0.02)
+                await asyncio.sleep(0.02)
             if not session.websocket.closed:
                 try:
                     await asyncio.wait_for(session.websocket.close(), CLOSE_WAIT)
@@ -342,5 +350,8 @@ def serve(target: str | None, *, host: str, port: str, lang: str, max_sessions: 
     except OSError as exc:   # lost the port between the check and the listen
         raise bind_error(host, port_number, exc) from None
     finally:
-        end_processes(child_pids())    # nothing the server started outlives it
+        left = child_pids()
+        if left:   # nothing the server started outlives it
+            logging.getLogger("asyncio").setLevel(logging.ERROR)   # their loop is closed
+            end_processes(left)
     return 0

@@ -210,3 +210,29 @@ def test_the_page_a_session_a_full_server_and_sigterm_leaving_nothing():
     assert status == 0
     assert wait_gone(remaining, 5) == []
     assert children(served.proc.pid) == []
+
+
+@pytest.mark.slow
+def test_ctrl_c_to_the_whole_group_ends_server_and_sessions_quietly():
+    """ctrl+c in a terminal signals the server and its sessions at once."""
+    served = Served("worked-example").ready()
+
+    async def open_then_interrupt():
+        import aiohttp
+        async with aiohttp.ClientSession() as session:
+            tab = await Tab(served.base).open(session)
+            assert await tab.until(lambda t: "w0 = 0" in t, 30) is not None
+            sessions = served.sessions()
+            assert len(sessions) == 1
+            os.killpg(served.proc.pid, signal.SIGINT)
+            await asyncio.wait_for(tab.closed.wait(), 10)
+            return sessions, await asyncio.to_thread(served.proc.wait, 20)
+
+    try:
+        sessions, status = asyncio.run(open_then_interrupt())
+    finally:
+        served.stop()
+    assert status == 0
+    assert wait_gone(sessions, 5) == []
+    err = served.proc.stderr.read()
+    assert "Traceback" not in err and "Loop" not in err, err
