@@ -232,7 +232,7 @@ async def classroom(students: int, keys_each: int, burst: int) -> dict:
             await asyncio.sleep(0.5)
             step = last_step(tabs[0].text())
             await tabs[0].key("n")
-            answer = await tabs[0].until(lambda t: last_step(t) > step, 10)
+            answer = await tabs[0].until(lambda t: last_step(t) > step, 60)
             figures["burst_others_answer"] = answer is not None
             figures["burst_key_ms"] = None if answer is None else answer * 1000
             async with session.get(served.base + "/") as page:

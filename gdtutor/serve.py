@@ -25,6 +25,8 @@ INSTALL = "serve needs textual-serve, an optional extra: pip install 'gdtutor[se
 QUIT_GRACE = 2.0    # seconds a session has to quit by itself once its tab is gone
 KILL_GRACE = 2.0    # seconds, after SIGTERM, before SIGKILL
 CLOSE_WAIT = 1.0    # seconds a tab has to answer the closing of its websocket
+STARTING_AT_ONCE = max(2, os.cpu_count() or 1)   # session processes in their start-up at once
+START_WAIT = 20.0   # seconds a start-up may hold its place before the next one goes
 FULL_TITLE = "gdtutor: the tutor is full"
 
 
@@ -190,6 +192,14 @@ def server_class():
     class SessionService(AppService):
         """One tab's app process; its tab is closed when the process ends (a crash included)."""
 
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self.drawn = asyncio.Event()    # its first frame is out: its start-up is over
+
+        async def on_data(self, payload: bytes) -> None:
+            self.drawn.set()
+            await super().on_data(payload)
+
         async def run(self) -> None:
             await super().run()
             try:    # bounded: a tab that does not answer the close is not waited for
@@ -210,6 +220,9 @@ def server_class():
             self.max_sessions = max_sessions
             self.loopback = loopback
             self.sessions: set[Session] = set()
+            # a burst of tabs starts a few processes at a time, so that the sessions already
+            # running keep the CPU they need to answer their students
+            self.starting = asyncio.Semaphore(STARTING_AT_ONCE)
             page = (Path(self.templates_path) / "app_index.html").read_text(encoding="utf-8")
             # the page fetches nothing from outside this server (a lab may have no internet)
             page = re.sub(r'\s*<link[^>]*fonts\.googleapis\.com[^>]*/>', "", page)
@@ -267,8 +280,13 @@ def server_class():
                     download_manager=self.download_manager)
                 width = to_int(request.query.get("width", "80"), 80)
                 height = to_int(request.query.get("height", "24"), 24)
-                await service.start(width, height)
-                session.pid = pid_reading(service.stdin.transport.get_extra_info("pipe"))
+                async with self.starting:
+                    await service.start(width, height)
+                    session.pid = pid_reading(service.stdin.transport.get_extra_info("pipe"))
+                    try:
+                        await asyncio.wait_for(service.drawn.wait(), START_WAIT)
+                    except asyncio.TimeoutError:
+                        pass
                 await self.relay(websocket, service)
             except Exception as error:   # one session's fault ends that session only
                 logging.getLogger("gdtutor").warning("a session failed: %r", error)
