@@ -10,7 +10,7 @@ from typing import Sequence
 from .errors import GdtutorError
 from .i18n import _, set_lang
 
-COMMANDS = ("replay", "check", "list", "analyze", "progress", "report")
+COMMANDS = ("replay", "check", "list", "analyze", "progress", "report", "serve")
 USAGE = """\
 gdtutor                      open the lesson picker
 gdtutor LESSON               open one lesson (a built-in id or a .yaml file)
@@ -19,7 +19,8 @@ gdtutor check LESSON...      validate lesson files and verify their checkpoints
 gdtutor list                 the built-in lessons
 gdtutor analyze LESSON       stability (Hessian, eigenvalues, α_max) and a gradient check
 gdtutor progress             your progress in every lesson (--reset LESSON clears one)
-gdtutor report PATH...       one row per student and lesson from progress files or folders"""
+gdtutor report PATH...       one row per student and lesson from progress files or folders
+gdtutor serve [LESSON]       the tutor in the browser, one session a tab (needs gdtutor[serve])"""
 
 
 class Parser(argparse.ArgumentParser):
@@ -59,6 +60,15 @@ def _parser(command: str) -> Parser:
         p.add_argument("lesson", metavar="LESSON")
         _common(p)
         p.add_argument("--format", choices=("text", "json"), default="text")
+    elif command == "serve":
+        p = Parser(prog="gdtutor serve", description="The tutor in the browser through "
+                   "textual-serve: every tab gets its own session.")
+        p.add_argument("lesson", metavar="LESSON|DIR", nargs="?")
+        p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+        p.add_argument("--port", default="8000", help="port to listen on")
+        p.add_argument("--lang", choices=("en", "zh"), default=None)
+        p.add_argument("--max-sessions", default="50", metavar="N",
+                       help="tabs served at once; the next one gets a page saying so")
     elif command == "list":
         p = Parser(prog="gdtutor list", description="List the built-in lessons.")
         p.add_argument("--lang", choices=("en", "zh"), default=None)
@@ -271,6 +281,12 @@ def cmd_tui(args) -> int:
                overrides=overrides) or 0
 
 
+def cmd_serve(args) -> int:
+    from .serve import serve
+    return serve(args.lesson, host=args.host, port=args.port, lang=args.lang,
+                 max_sessions=args.max_sessions)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # Lessons multiply matrices of a few rows: one BLAS thread is all they use, and starting
     # OpenBLAS's pool (whose threads spin while idle) costs numpy's import tens of ms.
@@ -290,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.lang = set_lang(args.lang)
         return {"list": cmd_list, "replay": cmd_replay, "check": cmd_check,
                 "analyze": cmd_analyze, "progress": cmd_progress, "report": cmd_report,
-                "tui": cmd_tui}[command](args)
+                "serve": cmd_serve, "tui": cmd_tui}[command](args)
     except GdtutorError as exc:
         print(exc, file=sys.stderr)
         return exc.status

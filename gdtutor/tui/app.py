@@ -77,7 +77,8 @@ class GdtutorApp(WritesChangesOnly, App[None]):
         self.exit(return_code=status_for(signum))
 
     def _check_terminal(self) -> None:
-        if terminal_gone():
+        # under `gdtutor serve` a session's terminal is its server's pipe: gone with the server
+        if (os.getppid() != SERVED_BY) if self.is_web else terminal_gone():
             self.end_by_signal(HANGUP)
 
     def picker(self):
@@ -141,6 +142,8 @@ def terminal_refusal(environ=None, stdin=None, screen=None) -> str | None:
     """Why this terminal cannot show the tutor (None when it can). Textual reads keys from
     stdin and draws on stderr, with cursor moves that a dumb terminal prints as junk."""
     environ = os.environ if environ is None else environ
+    if environ.get("TEXTUAL_DRIVER", "").startswith("textual.drivers.web_driver:"):
+        return None    # `gdtutor serve`: textual-serve's pipes carry the browser's terminal
     stdin = sys.__stdin__ if stdin is None else stdin
     screen = sys.__stderr__ if screen is None else screen
     if environ.get("TERM") == "dumb":
@@ -151,6 +154,9 @@ def terminal_refusal(environ=None, stdin=None, screen=None) -> str | None:
             return (f"the tutor needs a terminal, and its {what} is not one; "
                     "for a transcript use 'gdtutor replay LESSON'")
     return None
+
+
+SERVED_BY = os.getppid()   # under `gdtutor serve`: the server (textual-serve's shell execs us)
 
 
 def run(lesson=None, *, lang: str = "en", ascii_plot: bool = False, mouse: bool | None = None,
