@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import sys
 from typing import Sequence
@@ -271,8 +270,6 @@ def cmd_report(args) -> int:
 
 
 def cmd_tui(args) -> int:
-    from .tui.numpy_loader import import_numpy
-    import_numpy()     # its help texts are written after the first frame
     lesson = _load(args.lesson, args) if args.lesson else None
     from .tui.app import run
     overrides = {k: getattr(args, k) for k in ("backend", "dtype", "lr", "steps")
@@ -294,13 +291,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in COMMANDS else "tui"
     rest = argv[1:] if command != "tui" else argv
-    # Opening the tutor makes a few hundred thousand objects (Textual, numpy, plotext) that
-    # live as long as it does, and the cyclic collector would walk them all again at every
-    # full collection: about 0.1 s of the first frame. It is paused until the first frame is
-    # out; the app then freezes what start-up made and resumes it (or this does, on an error).
-    paused = command == "tui" and gc.isenabled()
-    if paused:
-        gc.disable()
     try:
         args = _parser(command).parse_args(rest)
         args.lang = set_lang(args.lang)
@@ -323,6 +313,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("gdtutor: " + _("internal error: {detail} (set GDTUTOR_DEBUG=1 for details)")
               .format(detail=detail), file=sys.stderr)
         return 70
-    finally:
-        if paused:
-            gc.enable()

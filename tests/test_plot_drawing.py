@@ -1,5 +1,7 @@
-"""The plots draw plotext's matrix straight into strips: cell for cell and colour for colour
-what textual-plotext's own render (plotext's ANSI text parsed by Rich) shows."""
+"""The plots: read from plotext's matrix (tui/plotext_adapter.py) they draw, cell for cell and
+colour for colour, what textual-plotext's own render (plotext's ANSI text parsed by Rich)
+shows; on a plotext the adapter was not checked against, or when reading the matrix fails,
+they are textual-plotext's own drawing."""
 from __future__ import annotations
 
 import pytest
@@ -8,6 +10,7 @@ from textual_plotext import PlotextPlot
 
 from gdtutor.catalog import builtin, resolve
 from gdtutor.stepper import Stepper
+from gdtutor.tui import plotext_adapter
 from gdtutor.tui.app import GdtutorApp
 from gdtutor.tui.loss_plot import LossPlot, x_limit
 from gdtutor.tui.parabola import Parabola
@@ -30,13 +33,19 @@ def _console():
     return Console(color_system="truecolor", width=200)
 
 
+@pytest.mark.parametrize("matrix", [True, False], ids=["matrix", "textual-plotext"])
 @pytest.mark.parametrize("lesson_id, steps, ascii_plot, log", [
     ("worked-example", 4, False, False),
     ("worked-example", 9, True, False),
     ("grad-descent", 30, False, True),
     ("divergence", 520, False, False),
 ])
-async def test_direct_drawing_matches_textual_plotext(lesson_id, steps, ascii_plot, log):
+async def test_the_drawing_is_textual_plotexts(monkeypatch, matrix, lesson_id, steps,
+                                               ascii_plot, log):
+    monkeypatch.setattr(plotext_adapter, "enabled", matrix and plotext_adapter.enabled)
+    read = []
+    real = plotext_adapter.rows
+    monkeypatch.setattr(plotext_adapter, "rows", lambda *a: read.append(1) or real(*a))
     app = GdtutorApp(builtin(), Stepper(resolve(lesson_id)), ascii_plot=ascii_plot)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = app.screen
@@ -58,6 +67,47 @@ async def test_direct_drawing_matches_textual_plotext(lesson_id, steps, ascii_pl
             assert ours.plain == theirs.plain
             assert normalised(ours) == normalised(theirs)
             assert ours.plain.strip(), "the plot drew nothing"
+    assert bool(read) == matrix
+
+
+@pytest.mark.parametrize("versions, ok", [
+    ({"plotext": "5.3.2", "textual-plotext": "1.0.1"}, True),
+    ({"plotext": "5.2.0", "textual-plotext": "1.0"}, True),
+    ({"plotext": "5.1.9", "textual-plotext": "1.0.1"}, False),
+    ({"plotext": "6.0.0", "textual-plotext": "1.0.1"}, False),
+    ({"plotext": "6.0rc1", "textual-plotext": "1.0.1"}, False),
+    ({"plotext": "5.3.2", "textual-plotext": "2.0.0"}, False),
+    ({"plotext": "5.3.2", "textual-plotext": None}, False),
+])
+def test_the_matrix_is_read_only_from_the_versions_it_was_checked_against(versions, ok):
+    assert plotext_adapter.supported(versions) is ok
+
+
+def test_the_matrix_is_read_from_the_installed_plotext():
+    # the pinned versions (pyproject.toml) are inside the adapter's range
+    assert plotext_adapter.supported(plotext_adapter.installed())
+    assert plotext_adapter.enabled
+
+
+async def test_a_matrix_that_cannot_be_read_falls_back_to_textual_plotext(monkeypatch):
+    def broken(plot, width, height):
+        raise AttributeError("'_figure_class' object has no attribute '_build_matrix'")
+
+    monkeypatch.setattr(plotext_adapter, "rows", broken)
+    monkeypatch.setattr(plotext_adapter, "enabled", True)
+    app = GdtutorApp(builtin(), Stepper(resolve("worked-example")))
+    async with app.run_test(size=(100, 30)) as pilot:
+        for _ in range(3):
+            await pilot.press("n")
+        await pilot.pause()
+        parabola = app.screen.query_one(Parabola)
+        assert not plotext_adapter.enabled                     # not tried again
+        shown = parabola.render()
+        parabola.plt.clear_figure()
+        parabola.feed(parabola.plt)
+        theirs = PlotextPlot.render(parabola)
+        assert shown.plain == theirs.plain.rstrip("\n")
+        assert "w3 = 7/4" in shown.plain and "no plot" not in shown.plain
 
 
 def test_thinning_keeps_each_buckets_extremes_and_the_ends():

@@ -28,7 +28,10 @@ from gdtutor.tui.parabola import Parabola
 from gdtutor.tui.picker import PickerScreen
 from gdtutor.tui.status import Status
 from gdtutor.tui.steps_panel import StepsPanel
-from gdtutor.tui.too_small import TooSmall
+from gdtutor.tui.lesson_screen import value_text
+from gdtutor.tui.text import Numbers
+from gdtutor.tui.too_small import TooSmall, too_small
+from screen_reader import record_notifications, screen_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = (80, 24)
@@ -49,18 +52,9 @@ def plot_text(plot) -> str:
     return plot.render().plain
 
 
-def screen_text(app) -> str:
-    """The whole screen as a person reads it, one line per row."""
-    width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), color_system=None,
-                      record=True, legacy_windows=False)
-    console.print(app.screen._compositor.render_update(
-        full=True, screen_stack=app._background_screens))
-    return console.export_text()
-
-
 def messages(app) -> list[str]:
-    return [n.message for n in app._notifications]
+    """What the app was asked to notify (the app made by record_notifications)."""
+    return app.notified
 
 
 def one_line(text: str) -> str:
@@ -72,7 +66,7 @@ def make_app(lesson_id: str | None = "worked-example", **options) -> GdtutorApp:
     stepper = None
     if lesson_id is not None:
         stepper = Stepper(with_overrides(resolve(lesson_id), **overrides))
-    return GdtutorApp(builtin(), stepper, overrides=overrides, **options)
+    return record_notifications(GdtutorApp(builtin(), stepper, overrides=overrides, **options))
 
 
 async def press(pilot, *keys: str) -> None:
@@ -374,7 +368,7 @@ async def test_t_on_an_exact_graph_lesson_keeps_the_stage(tmp_path):
     path = tmp_path / "third.yaml"
     path.write_text('id: third\ntitle: T\nkind: graph\nexpression: x**2\ninputs: {x: "1/3"}\n'
                     "dtype: exact\n")
-    app = GdtutorApp(builtin(), Stepper(load(path)))
+    app = record_notifications(GdtutorApp(builtin(), Stepper(load(path))))
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
         await press(pilot, "n", "n", "n", "t")
@@ -580,7 +574,7 @@ async def test_nan_is_shown_not_raised(tmp_path):
     path = tmp_path / "nan.yaml"
     path.write_text("id: nan\ntitle: T\nkind: descent\nobjective: sqrt(w)\n"
                     "params: {w: 1}\nlr: 1\niterations: 10\n")
-    app = GdtutorApp(builtin(), Stepper(load(path)))
+    app = record_notifications(GdtutorApp(builtin(), Stepper(load(path))))
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
         await press(pilot, *["n"] * 6, "l", "1", "2", "g", "9", "enter")
@@ -693,7 +687,17 @@ async def test_every_key_on_every_lesson_never_raises(lesson):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await press(pilot, *keys)
-        assert screen_text(app).strip()
+        # r went back to the start with the lesson's own α: the screen shows what a fresh
+        # stepper of the lesson holds at its start
+        ref = reference(lesson)
+        text = one_line(screen_text(app))
+        if ref.lesson.kind == "descent":
+            assert app.screen.stepper.k == 0
+            assert f"k = 0 of {ref.iterations}" in text
+            assert f"α = {Numbers.of(ref).lr(ref.lr)}" in text
+        else:
+            assert app.screen.stage == 0
+            assert f"stage 0 of {app.screen.stages}" in text
         await press(pilot, "escape")
         assert isinstance(app.screen, PickerScreen)
 
@@ -721,10 +725,21 @@ async def test_resizing_never_crashes():
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await press(pilot, "n", "n")
+        ref = reference()
+        w2 = value_text((ref.step(), ref.step(), ref)[-1], Numbers.of(ref))
+        assert w2 == "3/2"
         for size in [(20, 5), (1, 1), (200, 60), (61, 18), (80, 24), (59, 30), (140, 20)]:
             await pilot.resize_terminal(*size)
             await pilot.pause()
-            assert screen_text(app) is not None
+            text = screen_text(app)
+            assert app.has_class("-too-small") is bool(too_small(*size)), size
+            if too_small(*size):
+                assert "k = 2" not in text
+                assert "Please enlarge"[:size[0]] in " ".join(text.split()), text
+            else:
+                assert "k = 2 of 20" in text, text
+                assert f"w2 = w1 − α·grad = 1 − (-1/2) = {w2}" in one_line(
+                    plain(app.screen.query_one(StepsPanel))), size
         await press(pilot, "n")
         assert app.screen.stepper.k == 3
 

@@ -1,6 +1,7 @@
 """What the first frame leaves out is built when it is first needed: one lesson read for one
 lesson asked for, the picker under a lesson built on esc, the history and lesson text views on
-first show; and the one-widget footer draws what Textual's Footer draws."""
+first show, the progress bar when work that counts its steps first starts; and the keys line
+(Textual's Footer) works as keys do."""
 from __future__ import annotations
 
 import shutil
@@ -13,12 +14,11 @@ from gdtutor import catalog as lessons
 from gdtutor.errors import GdtutorError
 from gdtutor.catalog import builtin, resolve
 from gdtutor.stepper import Stepper
-from gdtutor.tui import descent, graph_screen, picker
 from gdtutor.tui.app import GdtutorApp
 from gdtutor.tui.descent import DescentScreen
-from gdtutor.tui.footer import KeysFooter
 from gdtutor.tui.history import History
 from gdtutor.tui.picker import PickerScreen
+from screen_reader import record_notifications, screen_text
 
 SIZE = (80, 24)
 
@@ -118,12 +118,12 @@ async def test_a_broken_builtin_lesson_is_reported_in_the_picker_and_q_still_qui
     def broken():
         raise GdtutorError("no such file", file="lessons/index.yaml", line=3)
 
-    app = lesson_app(lessons_source=broken)
+    app = record_notifications(lesson_app(lessons_source=broken))
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
         await press(pilot, "escape")
         assert isinstance(app.screen, PickerScreen)
-        assert any("index.yaml:3" in n.message for n in app._notifications)
+        assert any("index.yaml:3" in message for message in app.notified)
         assert "index.yaml:3" in str(app.screen.query_one("#picker-error").render())
         await press(pilot, "enter")                      # nothing to open, no crash
         await press(pilot, "q")
@@ -135,7 +135,7 @@ async def test_a_picker_first_shown_in_a_too_small_terminal_takes_every_key():
     async with app.run_test(size=(20, 8)) as pilot:
         await pilot.pause()
         await press(pilot, "escape", "pageup", "pagedown", "down", "up")
-        assert isinstance(app.screen, PickerScreen) and app._exception is None
+        assert isinstance(app.screen, PickerScreen) and app.is_running
         await pilot.resize_terminal(80, 24)
         await press(pilot, "pagedown")
         assert app.screen.query_one("#lessons").highlighted == len(builtin()) - 1
@@ -167,8 +167,7 @@ async def test_history_and_lesson_text_are_built_on_first_show():
         await press(pilot, "3")
         await pilot.pause()
         assert screen.query_one(Markdown).display and not table.display
-        assert "The data and the loss" in "\n".join(
-            str(line.text) for line in app.screen._compositor.render_strips())
+        assert "The data and the loss" in screen_text(app)
         await press(pilot, "1", "2")
         assert screen.query_one(History) is table and len(screen.query(History)) == 1
         assert table.row_count == 4
@@ -186,69 +185,22 @@ async def test_keys_right_after_showing_a_view_land_in_it():
         assert table.row_count == 4 and table.cursor_row == 3
 
 
-# -- the footer -------------------------------------------------------------------------------
+# -- the keys line ------------------------------------------------------------------------------
 
-def footer_row(app) -> list[tuple[str, object]]:
-    """The last screen row, cell by cell: (character, style without mouse metadata)."""
-    row = app.screen._compositor.render_strips()[-1]
-    return [(ch, seg.style.clear_meta_and_links() if seg.style else None)
-            for seg in row for ch in seg.text]
-
-
-async def footer_as_drawn(monkeypatch, footer_class, app_factory, size, actions=()):
-    for module in (descent, graph_screen, picker):
-        monkeypatch.setattr(module, "KeysFooter", footer_class)
-    app = app_factory()
-    async with app.run_test(size=size) as pilot:
-        await pilot.pause()
-        await pilot.pause(0.2)
-        for action in actions:
-            await action(app, pilot)
-            await pilot.pause(0.2)
-        row = None
-        while row != (row := footer_row(app)):     # until the footer has settled
-            await pilot.pause(0.2)
-        return row
-
-
-async def busy(app, pilot):
-    app.screen.busy = "working…"
-
-
-async def hover_back(app, pilot):
-    footer = app.screen.query_one(Footer) if app.screen.query(Footer) else \
-        app.screen.query_one(KeysFooter)
-    await pilot.hover(footer, offset=(8, 0))
-
-
-@pytest.mark.parametrize("app_factory, size, actions", [
-    (lambda: lesson_app("grad-descent"), (80, 24), ()),
-    (lambda: lesson_app("grad-descent"), (60, 20), ()),
-    (lambda: lesson_app("worked-example"), (120, 30), (busy,)),
-    (lambda: lesson_app("worked-example"), (80, 24), (hover_back,)),
-    (lambda: lesson_app("backprop"), (80, 24), ()),
-    (lambda: GdtutorApp(builtin()), (80, 24), ()),
-])
-async def test_the_footer_draws_what_textuals_footer_draws(monkeypatch, app_factory, size,
-                                                           actions):
-    ours = await footer_as_drawn(monkeypatch, KeysFooter, app_factory, size, actions)
-    textual = await footer_as_drawn(monkeypatch, lambda **kw: Footer(**kw), app_factory, size,
-                                    actions)
-    assert "".join(c for c, _ in ours) == "".join(c for c, _ in textual)
-    assert ours == textual
-
-
-async def test_a_click_on_a_footer_key_presses_it():
+async def test_a_click_on_a_key_of_the_footer_presses_it_and_the_pointer_shows_its_tooltip():
     app = lesson_app("worked-example")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        footer = app.screen.query_one(KeysFooter)
+        footer = app.screen.query_one(Footer)
+        assert screen_text(app).splitlines()[-1].startswith("n step b back")
         await pilot.click(footer, offset=(0, 0))       # "n step"
         await pilot.pause()
         assert app.screen.stepper.k == 1
-        await pilot.hover(footer, offset=(2, 0))
+        await pilot.click(footer, offset=(7, 0))       # "b back"
         await pilot.pause()
-        assert footer.tooltip and "step" in str(footer.tooltip)
+        assert app.screen.stepper.k == 0
+        key, _ = app.screen.get_widget_at(footer.region.x + 2, footer.region.y)
+        assert key.tooltip == "one step forward (n, space or →)"
 
 
 async def test_the_progress_bar_is_made_when_work_that_counts_its_steps_first_starts():
@@ -271,58 +223,3 @@ async def test_the_progress_bar_is_made_when_work_that_counts_its_steps_first_st
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert not bar.display
-
-
-# -- the first frame is painted once -------------------------------------------------------------
-
-@pytest.mark.parametrize("opened", [None, "grad-descent", "backprop"])
-async def test_the_first_screen_is_painted_as_the_start_up_batch_ends(monkeypatch, opened):
-    """At once, not a frame period later at a tick of the screen's update timer."""
-    from textual._compositor import Compositor
-    from textual.timer import Timer
-    whole: list[tuple[str, bool]] = []       # (screen, painted by a timer's tick)
-    ticking = []
-    real_whole, real_tick = Compositor.render_full_update, Timer._tick
-
-    def render_full_update(compositor, *args, **kwargs):
-        whole.append((type(compositor.root).__name__, bool(ticking)))
-        return real_whole(compositor, *args, **kwargs)
-
-    async def tick(timer, **kwargs):
-        ticking.append(timer)
-        try:
-            return await real_tick(timer, **kwargs)
-        finally:
-            ticking.pop()
-
-    monkeypatch.setattr(Compositor, "render_full_update", render_full_update)
-    monkeypatch.setattr(Timer, "_tick", tick)
-    app = GdtutorApp(builtin, Stepper(resolve(opened)) if opened else None)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        shown = type(app.screen).__name__
-        assert [w for w in whole if w[0] == shown][0] == (shown, False), whole
-
-
-@pytest.mark.parametrize("opened", [None, "grad-descent", "worked-example", "backprop"])
-async def test_no_screen_is_painted_inside_the_start_up_batch(monkeypatch, opened):
-    """Textual would paint the screens pushed while the app starts and throw the frames away
-    (nothing is written in a batch); they are painted once the batch is over, and whole."""
-    from textual._compositor import Compositor
-    painted: list[tuple[str, int]] = []
-    real = Compositor.render_update
-
-    def render_update(compositor, *args, **kwargs):
-        painted.append((type(compositor.root).__name__, app._batch_count))
-        return real(compositor, *args, **kwargs)
-
-    monkeypatch.setattr(Compositor, "render_update", render_update)
-    app = GdtutorApp(builtin, Stepper(resolve(opened)) if opened else None)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        shown = type(app.screen)
-        assert shown is (PickerScreen if opened is None else
-                         descent.DescentScreen if opened != "backprop" else
-                         graph_screen.GraphScreen)
-        assert all(batch == 0 for _, batch in painted), painted
-        assert shown.__name__ in {root for root, _ in painted}     # painted after it

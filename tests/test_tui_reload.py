@@ -23,6 +23,7 @@ from gdtutor.tui.notice import Notice
 from gdtutor.tui.source import SourceWatch, signature
 from gdtutor.tui.status import Status
 from gdtutor.tui.steps_panel import StepsPanel
+from screen_reader import record_notifications
 
 SIZE = (80, 24)
 POLL = 0.05     # seconds: the tests poll fast; the tutor looks once a second
@@ -47,7 +48,8 @@ def text_of(widget) -> str:
 
 
 def messages(app) -> list[str]:
-    return [n.message for n in app._notifications]
+    """What the app was asked to notify (an app made by record_notifications)."""
+    return app.notified
 
 
 def write(path, text: str) -> None:
@@ -80,7 +82,7 @@ async def started(app, **options):
 
 
 def app_on(path) -> GdtutorApp:
-    return GdtutorApp(builtin(), Stepper(load(path)))
+    return record_notifications(GdtutorApp(builtin(), Stepper(load(path))))
 
 
 async def until(pilot, test, timeout: float = 10.0, what: str = ""):
@@ -222,7 +224,7 @@ async def test_a_vanished_file_keeps_the_lesson_and_its_return_reloads(tmp_path)
 
 
 async def test_built_in_lessons_are_not_watched():
-    app = GdtutorApp(builtin(), Stepper(resolve("worked-example")))
+    app = record_notifications(GdtutorApp(builtin(), Stepper(resolve("worked-example"))))
     async with started(app, notifications=True) as pilot:
         screen = app.screen
         assert screen.watch is None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gc
 import os
+from dataclasses import replace
 import sys
 
 from textual import events
@@ -10,18 +11,15 @@ from textual.app import App
 from textual.binding import Binding
 
 from ..errors import GdtutorError
-from .numpy_loader import add_docs
-from .output import WritesChangesOnly
 from .signals import (CHECK_TERMINAL, HANGUP, caught_until_running, hand_to_loop, status_for,
                       terminal_gone)
 from .source import SourceWatch
 from .too_small import TooSmall, too_small
 
 DESCENT_ONLY = ("lr", "steps")   # overrides a graph lesson has no use for
-DOCS_AFTER = 0.2   # seconds from the first frame to numpy's help texts (tui/numpy_loader.py)
 
 
-class GdtutorApp(WritesChangesOnly, App[None]):
+class GdtutorApp(App[None]):
     """gdtutor's TUI: a thin view over the core's Stepper."""
 
     CSS_PATH = "app.tcss"
@@ -33,8 +31,7 @@ class GdtutorApp(WritesChangesOnly, App[None]):
     ]
 
     def __init__(self, lessons, stepper=None, *, lang: str = "en", ascii_plot: bool = False,
-                 overrides: dict | None = None, end_on_signals: bool = False,
-                 resume_collector: bool = False) -> None:
+                 overrides: dict | None = None, end_on_signals: bool = False) -> None:
         """`lessons`: the picker's list, or a function giving it (read when the picker is
         first shown; a lesson opened at start does not wait for the others to load)."""
         super().__init__()
@@ -45,14 +42,15 @@ class GdtutorApp(WritesChangesOnly, App[None]):
         self.overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
         self.end_on_signals = end_on_signals
         self.signals_seen: list[int] = []   # ending signals that came before the loop ran
-        self.resume_collector = resume_collector   # the CLI paused it for the start-up
 
     def on_mount(self) -> None:
         if self.end_on_signals:
             if hand_to_loop(self.end_by_signal) and self.signals_seen:
                 self.end_by_signal(self.signals_seen[0])
             self.set_interval(CHECK_TERMINAL, self._check_terminal)
-        self.call_after_refresh(self._after_first_frame)
+        # what start-up made lives as long as the app: out of the collector's sight, a full
+        # collection does not walk it again (a pause of tens of ms in the middle of a step)
+        self.call_after_refresh(gc.freeze)
         if self.first is None:
             self.push_screen(self.picker())
             return
@@ -61,15 +59,6 @@ class GdtutorApp(WritesChangesOnly, App[None]):
         # a lesson opened from a file is watched for edits; a built-in one (order > 0) is not
         watch = SourceWatch(lesson.source) if lesson.source and not lesson.order else None
         self.push_screen(self.lesson_screen(self.first, watch=watch))
-
-    def _after_first_frame(self) -> None:
-        # what start-up made lives as long as the app: moved out of the collector's sight, a
-        # full collection no longer walks it (a pause of 20-100 ms in the middle of a step,
-        # every few dozen steps)
-        gc.freeze()
-        if self.resume_collector:
-            gc.enable()
-        self.set_timer(DOCS_AFTER, add_docs)
 
     def end_by_signal(self, signum: int) -> None:
         """SIGTERM, SIGHUP, SIGINT or a hung-up terminal: end as `q` does, so the terminal is
@@ -127,15 +116,31 @@ class GdtutorApp(WritesChangesOnly, App[None]):
         if isinstance(self.screen, HelpScreen):
             return
         screen = self.screen
-        owners = [c for c in reversed(type(screen).__mro__) if c.__module__.startswith("gdtutor")]
-        seen, bindings = set(), []
-        for owner in [*owners, type(self)]:
-            for binding in owner.__dict__.get("BINDINGS", []):
-                if isinstance(binding, Binding) and binding.action not in seen:
-                    seen.add(binding.action)
-                    bindings.append(binding)
         title = getattr(getattr(screen, "lesson", None), "id", None) or "gdtutor"
-        self.push_screen(HelpScreen(bindings, f"keys: {title}"))
+        self.push_screen(HelpScreen(self.keys_of(screen), f"keys: {title}"))
+
+    def keys_of(self, screen) -> list[tuple[str, str]]:
+        """The keys active on `screen` that gdtutor binds (not Textual's own, such as tab),
+        one row an action: every key bound to it (as Textual writes keys), and what it does."""
+        keys: dict[str, list[str]] = {}
+        does: dict[str, str] = {}
+        for node, binding, _, tooltip in screen.active_bindings.values():
+            if not declared(node, binding):
+                continue
+            shown = self.get_key_display(replace(binding, key_display=None))
+            if shown not in keys.setdefault(binding.action, []):
+                keys[binding.action].append(shown)
+            does.setdefault(binding.action, tooltip or binding.description)
+        return [(" ".join(keys[action]), does[action]) for action in keys]
+
+
+def declared(node, binding: Binding) -> bool:
+    """True when `binding` is one that `node`'s class, a class of gdtutor, lists itself."""
+    if not type(node).__module__.startswith("gdtutor"):
+        return False
+    return any(own.action == binding.action and binding.key in
+               [key.strip() for key in own.key.split(",")]
+               for own in type(node).BINDINGS if isinstance(own, Binding))
 
 
 def terminal_refusal(environ=None, stdin=None, screen=None) -> str | None:
@@ -178,9 +183,7 @@ def run(lesson=None, *, lang: str = "en", ascii_plot: bool = False, mouse: bool 
     if mouse is None:
         mouse = not os.environ.get("SSH_CONNECTION")
     app = GdtutorApp(builtin() if lesson is None else builtin, stepper, lang=lang,
-                     ascii_plot=ascii_plot, overrides=overrides, end_on_signals=True,
-                     # paused by the CLI for the start-up: resumed after the first frame
-                     resume_collector=not gc.isenabled())
+                     ascii_plot=ascii_plot, overrides=overrides, end_on_signals=True)
     with caught_until_running(app.signals_seen):
         app.run(mouse=mouse)
     return app.return_code or 0

@@ -9,9 +9,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
-from textual.widgets import ContentSwitcher
+from textual.widgets import ContentSwitcher, Footer
 
-from .footer import KeysFooter
 from .graph_view import GraphView
 from .lazy import LazyViews, history_table, lesson_text
 from .lesson_screen import LessonScreen, guarded
@@ -107,7 +106,7 @@ class DescentScreen(LessonScreen):
                 yield self._part(LossPlot)
                 if self.one_weight:
                     yield self._part(Parabola)
-        yield KeysFooter(compact=True)
+        yield Footer(compact=True)
         yield TooSmall()
 
     def _part(self, kind):

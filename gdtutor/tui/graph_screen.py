@@ -4,9 +4,8 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
-from textual.widgets import Markdown, Static
+from textual.widgets import Footer, Markdown, Static
 
-from .footer import KeysFooter
 from .graph_view import GraphView
 from .lesson_screen import LessonScreen
 from .notice import Notice
@@ -37,7 +36,7 @@ class GraphScreen(LessonScreen):
                     yield GraphView(id="graph-view")
             with Pane(id="lesson"):
                 yield Markdown(self.lesson.text.get(self.lang), id="lesson-text")
-        yield KeysFooter(compact=True)
+        yield Footer(compact=True)
         yield TooSmall()
 
     def on_mount(self) -> None:

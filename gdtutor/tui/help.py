@@ -8,24 +8,15 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-# how keys are written for a person
-KEY_NAMES = {"space": "space", "right": "→", "left": "←", "plus": "+", "minus": "-",
-             "question_mark": "?", "left_square_bracket": "[", "right_square_bracket": "]",
-             "escape": "esc", "enter": "enter", "equals_sign": "=", "up": "↑", "down": "↓"}
-
-
-def key_text(binding: Binding) -> str:
-    return " ".join(KEY_NAMES.get(k.strip(), k.strip()) for k in binding.key.split(","))
-
-
 class HelpScreen(ModalScreen[None]):
     """A table of keys; escape, ? or q closes it."""
 
     BINDINGS = [Binding("escape,question_mark,q", "close", "close", key_display="esc")]
 
-    def __init__(self, bindings: list[Binding], title: str) -> None:
+    def __init__(self, keys: list[tuple[str, str]], title: str) -> None:
+        """`keys`: (the keys, what they do), one row each."""
         super().__init__()
-        self.bindings = bindings
+        self.key_rows = keys
         self.title_text = title
 
     def compose(self) -> ComposeResult:
@@ -33,8 +24,8 @@ class HelpScreen(ModalScreen[None]):
                       title_style="bold")
         table.add_column("key", style="bold", no_wrap=True)
         table.add_column("does")
-        for binding in self.bindings:
-            table.add_row(key_text(binding), binding.tooltip or binding.description)
+        for keys, does in self.key_rows:
+            table.add_row(keys, does)
         table.add_row("", "")
         table.add_row("esc ? q", "close this help")
         with VerticalScroll(id="help-box"):

@@ -11,14 +11,13 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
+from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from ..carry import rebuild
 from ..errors import GdtutorError
 from ..stepper import Stepper
-from .footer import KeysFooter
 from .notice import Notice
-from .output import PaintsAfterStartup
 from .source import SourceWatch, signature
 from .text import Numbers
 
@@ -51,7 +50,7 @@ class Progress(Message):
         self.total = total
 
 
-class LessonScreen(PaintsAfterStartup, Screen):
+class LessonScreen(Screen):
     """A screen over one Stepper; subclasses say what one step, back and reset mean."""
 
     # subclasses list STEPPING, then their own keys, then LEAVING (the footer keeps that order)
@@ -318,7 +317,7 @@ class LessonScreen(PaintsAfterStartup, Screen):
             return found.first()
         from textual.widgets import ProgressBar
         bar = ProgressBar(id="progress", show_eta=False)
-        self.mount(bar, before=self.query_one(KeysFooter))
+        self.mount(bar, before=self.query_one(Footer))
         return bar
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

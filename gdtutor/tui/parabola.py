@@ -25,7 +25,7 @@ class Parabola(Plot):
         self._curve: tuple[list[float], list[float]] = ([], [])
         self._shown: tuple = (np.zeros(0), np.zeros(0), 0, "")   # what show() was given
 
-    def _cover(self, weights: np.ndarray) -> None:
+    def _widen(self, weights: np.ndarray) -> None:
         """Grow the drawn range (never shrink it while stepping) to cover `weights`."""
         finite = weights[np.isfinite(weights) & (np.abs(weights) < RANGE_LIMIT)]
         if finite.size == 0:
@@ -50,7 +50,7 @@ class Parabola(Plot):
     def show(self, weights: np.ndarray, losses: np.ndarray, k: int, cover: np.ndarray,
              current: str) -> None:
         """Iterates w_0..w_k with their losses; `cover` are all weights the range must hold."""
-        self._cover(np.asarray(cover, dtype=np.float64).reshape(-1))
+        self._widen(np.asarray(cover, dtype=np.float64).reshape(-1))
         self._shown = (np.asarray(weights, dtype=np.float64).reshape(-1),
                        np.asarray(losses, dtype=np.float64).reshape(-1), k, current)
         self.redraw()

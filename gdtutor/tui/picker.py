@@ -7,11 +7,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import OptionList, Static
+from textual.widgets import Footer, OptionList, Static
 
 from ..errors import GdtutorError
-from .footer import KeysFooter
-from .output import PaintsAfterStartup
 from .too_small import TooSmall
 
 Lessons = Union[Iterable, Callable[[], Iterable]]
@@ -19,8 +17,8 @@ OPEN = "open the highlighted lesson (↑ and ↓ choose)"
 
 
 class LessonList(OptionList):
-    """Textual's OptionList, whose PgUp and PgDn do nothing while it has never been laid out
-    (a picker first shown while the terminal is too small) rather than fail.
+    """Textual's OptionList, whose PgUp and PgDn do nothing while it has no room to show an
+    option (a picker first shown while the terminal is too small) rather than fail.
 
     Enter is the list's own key, not a priority key of the screen: a key is taken in the order
     it came, and over a slow link keys typed quickly arrive together (↓ ↓ enter must open the
@@ -28,12 +26,16 @@ class LessonList(OptionList):
 
     BINDINGS = [Binding("enter", "select", "open", tooltip=OPEN)]
 
-    def _move_page(self, direction) -> None:
-        if self._lines:
-            super()._move_page(direction)
+    def action_page_up(self) -> None:
+        if self.scrollable_content_region:
+            super().action_page_up()
+
+    def action_page_down(self) -> None:
+        if self.scrollable_content_region:
+            super().action_page_down()
 
 
-class PickerScreen(PaintsAfterStartup, Screen):
+class PickerScreen(Screen):
     """A list of lessons: title in the chosen language, id, and a one-line summary.
 
     `lessons` is a list, or a function giving one (`lesson.builtin`), read when the picker is
@@ -66,7 +68,7 @@ class PickerScreen(PaintsAfterStartup, Screen):
         except GdtutorError as error:     # a broken built-in lesson: said here, q still quits
             self.notify(str(error), severity="error", timeout=8)
             return [title, Static(Text(str(error), style="bold red"), id="picker-error"),
-                    KeysFooter(compact=True), TooSmall()]
+                    Footer(compact=True), TooSmall()]
         options = []
         for number, lesson in enumerate(lessons, 1):
             prompt = Table.grid(padding=(0, 1))
@@ -79,7 +81,7 @@ class PickerScreen(PaintsAfterStartup, Screen):
             if summary:
                 prompt.add_row("", Text(summary, style="italic"))
             options.append(Option(prompt, id=lesson.id))
-        return [title, LessonList(*options, id="lessons"), KeysFooter(compact=True), TooSmall()]
+        return [title, LessonList(*options, id="lessons"), Footer(compact=True), TooSmall()]
 
     def _option_list(self):
         found = self.query(OptionList)

@@ -1,17 +1,15 @@
 """A PlotextPlot that survives any size: too small to draw, it says so instead of failing."""
 from __future__ import annotations
 
-import functools
-import itertools
-
 import numpy as np
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region
 from textual.strip import Strip
+from textual_plotext import PlotextPlot
 
-from .plotext_loader import PlotextPlot, plotext_utility
+from . import plotext_adapter
 
 MIN_WIDTH, MIN_HEIGHT = 16, 5
 BUCKETS = 160       # longer series are thinned for drawing only (a plot is at most a few
@@ -72,10 +70,9 @@ def _round(step: int) -> bool:
 class Plot(PlotextPlot):
     """A plot with the lesson's marker style (braille, or ASCII-safe with --ascii).
 
-    plotext lays the plot out as a matrix of characters and colours. textual-plotext turns
-    that matrix into ANSI text and Rich parses the text back into styles, every frame; here
-    the matrix becomes Textual strips directly (one segment per run of one colour), and the
-    strips are kept until the data, the size or the theme change.
+    The drawing, one strip a line, is kept until the data, the size or the theme change; a
+    new point repaints only the lines that differ from the last drawing. It is read from
+    plotext's matrix where tui/plotext_adapter.py allows, else it is textual-plotext's own.
     """
 
     def __init__(self, ascii_plot: bool = False, **kwargs) -> None:
@@ -84,8 +81,8 @@ class Plot(PlotextPlot):
         self.line_marker = "dot" if ascii_plot else "braille"
         self.point_marker = "*" if ascii_plot else "dot"
         self.current_marker = "@" if ascii_plot else "●"
-        # (drawn for, the strips, their rows of runs to compare with the next drawing)
-        self._drawn: tuple[tuple, list[Strip], list[tuple]] | None = None
+        # (drawn for, the strips, their lines to compare with the next drawing)
+        self._drawn: tuple[tuple, list[Strip], list] | None = None
         self._version = 0
 
     def redraw(self) -> None:
@@ -121,40 +118,51 @@ class Plot(PlotextPlot):
         if self._drawn is not None and self._drawn[0] == key:
             return self._drawn[1]
         if width < MIN_WIDTH or height < MIN_HEIGHT:
-            rows = [(("(enlarge to see the plot)", DIM),)]
+            rows = [Text("(enlarge to see the plot)", style=DIM)]
         else:
             try:
-                rows = self._draw(width, height)
+                rows = self._rows(width, height)
             except Exception as error:   # plotext can fail on degenerate data; never a crash
-                rows = [((f"(no plot: {error})", DIM),)]
-        drawing = [Strip([Segment(text, style) for text, style in row]) for row in rows]
-        self._drawn = (key, drawing, rows)
-        return drawing
+                rows = [Text(f"(no plot: {error})", style=DIM)]
+        # a line drawn as before keeps its strip (a step changes a few lines of the plot)
+        old_strips, old_rows = self._drawn[1:] if self._drawn is not None else ([], [])
+        console = self.app.console
+        strips = []
+        for y, row in enumerate(rows):
+            if y < len(old_rows) and old_rows[y] == row:
+                strips.append(old_strips[y])
+            elif isinstance(row, Text):
+                strips.append(Strip(Segment.simplify(row.render(console))))
+            else:
+                strips.append(Strip([Segment(text, style) for text, style in row]))
+        self._drawn = (key, strips, rows)
+        return strips
 
-    def _draw(self, width: int, height: int) -> list[tuple]:
-        """plotext's drawing as rows of (text, Rich style) runs, top row first."""
-        plot = self._plot
-        plot.clear_figure()
-        self.feed(plot)
-        # what PlotextPlot.render does before plotext's build
-        plot.plotsize(width, height)
-        plot._set_size(width, height)
-        plot.theme(self._get_plotext_theme_name(self.app.theme))
-        # plotext's build up to the matrix; its rows are stored bottom up
-        plot._set_sizes()
-        plot._build_matrix()
-        matrix = plot.monitor.matrix
-        rows = []
-        for row in reversed(matrix.Rows):
-            markers = matrix.marker[row]
-            runs, start = [], 0
-            colours = zip(matrix.fullground[row], matrix.style[row], matrix.background[row])
-            for colour, group in itertools.groupby(colours):
-                end = start + sum(1 for _ in group)
-                runs.append(("".join(markers[start:end]), _style(colour)))
-                start = end
-            rows.append(tuple(runs))
-        return rows
+    def _rows(self, width: int, height: int) -> list:
+        """The drawing's lines: runs read from plotext's matrix (tui/plotext_adapter.py) or,
+        where that is not to be read, Text lines of textual-plotext's own rendering."""
+        self.plt.clear_figure()
+        self.feed(self.plt)
+        if plotext_adapter.enabled:
+            try:
+                rows = plotext_adapter.rows(self, width, height)
+            except Exception:
+                # drawn again by textual-plotext: if that works, the matrix is not read again
+                lines = self.drawing().split("\n")
+                plotext_adapter.disable()
+                return lines
+            if rows is not None:
+                return rows
+        return self.drawing().split("\n")
+
+    def drawing(self) -> Text:
+        """textual-plotext's own drawing of the data `feed` gives, at the widget's size."""
+        self.plt.clear_figure()
+        self.feed(self.plt)
+        text = PlotextPlot.render(self)
+        if text.plain.endswith("\n"):          # plotext ends its text with a newline
+            text.right_crop(1)
+        return text
 
     def render_line(self, y: int) -> Strip:
         drawing = self.strips()
@@ -173,14 +181,3 @@ class Plot(PlotextPlot):
 
 
 DIM = Style(dim=True)
-
-
-@functools.lru_cache(maxsize=256)
-def _style(colors: tuple) -> Style:
-    """The Rich style of one plotext (foreground, style, background), read from the very
-    escape codes plotext would write for it."""
-    foreground, style, background = colors
-    code = plotext_utility.colors_to_ansi(foreground, style, background)
-    text = Text.from_ansi(f"{code}x{plotext_utility.ansi_end}")
-    spans = text.spans
-    return spans[0].style if spans else Style()
