@@ -26,7 +26,9 @@ import numpy as np
 
 from .backend import initial_weights, weight_names
 from .backends import make_backend
+from .cjk import ljust, rjust
 from .errors import GdtutorError
+from .i18n import N_, _
 from .expr import Expr
 from .model import Lesson
 from .numbers import exact_text, fmt, to_json
@@ -39,6 +41,27 @@ FLOAT_ONE_TOL = 1e-9         # float lessons: a contraction within this of 1 cou
 EPS = {"float64": float(np.finfo(np.float64).eps), "float32": float(np.finfo(np.float32).eps)}
 FD_STEP = {"float64": 1e-6, "float32": 1e-3}   # central-difference step, times max(1, |w_j|)
 UNTRUSTED = 0.01             # finite differences whose rounding floor passes 1% of the gradient
+
+
+class Note(str):
+    """A note or reason: the English sentence as a str (what the JSON holds), and `said()`,
+    the same sentence in the current language (what the text report prints)."""
+
+    def __new__(cls, template: str, **fields) -> "Note":
+        note = super().__new__(cls, template.format(**fields))
+        note.template, note.fields = template, fields
+        return note
+
+    def __getnewargs_ex__(self):
+        return (self.template,), self.fields
+
+    def said(self) -> str:
+        return _(self.template).format(**self.fields)
+
+
+def said(text: str) -> str:
+    """A note or reason in the current language (a plain str as it is)."""
+    return text.said() if isinstance(text, Note) else text
 
 
 # -- is the loss quadratic? ----------------------------------------------------------------
@@ -129,14 +152,15 @@ def hessian(lesson: Lesson, w=None) -> Hessian:
     n = sum(len(np.asarray(v, dtype=object).reshape(-1)) for _, v in lesson.params)
     if n > MAX_WEIGHTS:
         return Hessian(None, False, not quadratic,
-                       f"{n} weights: more than {MAX_WEIGHTS:,}, too many for a dense Hessian "
-                       "and its eigen-decomposition")
+                       Note(N_("{n} weights: more than {max}, too many for a dense Hessian and "
+                               "its eigen-decomposition"), n=n, max=f"{MAX_WEIGHTS:,}"))
     try:
         if _exact(lesson) and quadratic:
             return Hessian(_exact_hessian(lesson, _weights(lesson, w)), True, False, None)
         return _float_hessian(lesson, _weights(lesson, w).astype(np.float64), quadratic)
     except (NotFinite, GdtutorError, ArithmeticError, ValueError) as exc:
-        return Hessian(None, False, not quadratic, f"the gradient cannot be computed here: {exc}")
+        return Hessian(None, False, not quadratic,
+                       Note(N_("the gradient cannot be computed here: {error}"), error=exc))
 
 
 def _exact_hessian(lesson: Lesson, w: np.ndarray) -> np.ndarray:
@@ -167,9 +191,11 @@ def _float_hessian(lesson: Lesson, w: np.ndarray, quadratic: bool) -> Hessian:
         H = (H + H.T) / 2 * float(lesson.grad_scale)
     if not np.isfinite(H).all():
         bad = int((~np.isfinite(H)).sum())
-        return Hessian(None, False, not quadratic,
-                       f"the Hessian has {bad} non-finite entr{'y' if bad == 1 else 'ies'} "
-                       "(NaN or inf) at these weights: no eigenvalues")
+        return Hessian(None, False, not quadratic, Note(
+            N_("the Hessian has {n} non-finite entry (NaN or inf) at these weights: no "
+               "eigenvalues") if bad == 1 else
+            N_("the Hessian has {n} non-finite entries (NaN or inf) at these weights: no "
+               "eigenvalues"), n=bad))
     return Hessian(H, False, not quadratic, None)
 
 
@@ -279,7 +305,7 @@ def stability(lesson: Lesson, w=None, lr=None) -> Stability:
     try:
         approx, vectors = np.linalg.eigh(F)
     except np.linalg.LinAlgError as exc:
-        return base._replace(reason=f"no eigen-decomposition: {exc}")
+        return base._replace(reason=Note(N_("no eigen-decomposition: {error}"), error=exc))
     for i in range(vectors.shape[1]):     # a sign that does not flicker: largest entry positive
         if vectors[np.argmax(np.abs(vectors[:, i])), i] < 0:
             vectors[:, i] = -vectors[:, i]
@@ -290,20 +316,23 @@ def stability(lesson: Lesson, w=None, lr=None) -> Stability:
     zero = [isinstance(v, Fraction) and v == 0 or not isinstance(v, Fraction) and abs(v) <= zero_tol
             for v in values]
     if any(zero):
-        notes.append(f"H is singular: {sum(zero)} eigenvalue{'s are' if sum(zero) > 1 else ' is'} 0; "
-                     "along a flat direction the weights do not move, and the minimum is not unique")
+        notes.append(Note(
+            N_("H is singular: {n} eigenvalues are 0; along a flat direction the weights do "
+               "not move, and the minimum is not unique") if sum(zero) > 1 else
+            N_("H is singular: {n} eigenvalue is 0; along a flat direction the weights do "
+               "not move, and the minimum is not unique"), n=sum(zero)))
         if base.quadratic:
             g = _scaled_grad64(lesson, at)
             drift = vectors[:, np.array(zero)].T @ g if g is not None else np.zeros(1)
             if np.abs(drift).max() > 1e-9 * max(1.0, float(np.abs(g).max()) if g is not None else 1):
-                notes.append("the gradient has a part along a flat direction: the loss has no "
-                             "minimum there and the weights drift without end")
+                notes.append(Note(N_("the gradient has a part along a flat direction: the loss "
+                                     "has no minimum there and the weights drift without end")))
                 base = base._replace(reason=None)
                 return _forecast(base._replace(eigenvalues=tuple(values), eigenvectors=vectors,
                                                singular=True, notes=tuple(notes) + ("drift",)))
     if H.local:
-        notes.append("L is not quadratic in the weights: this is the local Hessian at these "
-                     "weights, and the forecast holds only near them")
+        notes.append(Note(N_("L is not quadratic in the weights: this is the local Hessian at "
+                             "these weights, and the forecast holds only near them")))
     return _forecast(base._replace(eigenvalues=tuple(values), eigenvectors=vectors,
                                    singular=any(zero), notes=tuple(notes)))
 
@@ -458,7 +487,8 @@ def gradient_check(lesson: Lesson, w=None) -> GradientCheck:
             steps.append(width / 2)
             noise.append(eps * max(abs(float(lu)), abs(float(ld))) / (width / 2) * abs(float(scale)))
     except (NotFinite, GdtutorError, ArithmeticError, ValueError) as exc:
-        return fail._replace(reason=f"the gradient cannot be computed here: {exc}")
+        return fail._replace(reason=Note(N_("the gradient cannot be computed here: {error}"),
+                                         error=exc))
     fd_arr = np.array(fd, dtype=object if exact_fd else np.float64)
     if not exact_fd:
         gradient = gradient.astype(np.float64)
@@ -476,15 +506,16 @@ def gradient_check(lesson: Lesson, w=None) -> GradientCheck:
         trusted = np.ones(n, bool)
     notes = []
     if exact_fd:
-        notes.append("L is quadratic: the central difference with h = 1 is exact")
+        notes.append(Note(N_("L is quadratic: the central difference with h = 1 is exact")))
     if not trusted.all():
         names = weight_names(lesson)
         bad = [names[j] for j in range(n) if not trusted[j]]
-        notes.append(f"finite differences are dominated by rounding for {', '.join(bad[:6])}"
-                     f"{' …' if len(bad) > 6 else ''}: their rounding floor ε·|L|/h passes 1% of "
-                     "the gradient, so their relative error says nothing about the gradient")
+        notes.append(Note(N_("finite differences are dominated by rounding for {names}: their "
+                             "rounding floor ε·|L|/h passes 1% of the gradient, so their "
+                             "relative error says nothing about the gradient"),
+                          names=", ".join(bad[:6]) + (" …" if len(bad) > 6 else "")))
     if not np.all(np.isfinite(np.asarray(gradient, np.float64))):
-        notes.append("the gradient is not finite here")
+        notes.append(Note(N_("the gradient is not finite here")))
     return GradientCheck(lesson.id, lesson.dtype, at, gradient, fd_arr, exact_fd,
                          np.array(steps, dtype=object if exact_fd else np.float64), formula,
                          np.array(rel, dtype=object if exact_fd else np.float64),
@@ -682,98 +713,73 @@ def to_dict(s: Stability, g: GradientCheck) -> dict:
     }
 
 
-WORDS = {
-    "en": {
-        "quadratic": "L is quadratic in the weights (degree {d}): H is constant{exact}",
-        "exact": ", and exact",
-        "not_quadratic": "L is not quadratic in the weights ({why}): H below is the local Hessian at w",
-        "not_polynomial": "not a polynomial",
-        "degree": "degree {d}",
-        "H": "H = grad_scale · ∇²L at w = {w}",
-        "no_eigen": "no eigen-analysis: {reason}",
-        "eigen": "direction {i}: λ = {lam}   1 − αλ = {f}   |1 − αλ| = {c}   v = {v}",
-        "alpha": "α = {a}   α_max = 2/λ_max = {m}",
-        "none": "none (λ_max <= 0)",
-        "forecast": {"converges": "forecast: converges", "oscillates": "forecast: oscillates "
-                     "(overshoots the minimum, sign flipping)", "diverges": "forecast: diverges"},
-        "steps": "the error shrinks 1000× in {n} steps",
-        "no_steps": "the error does not shrink 1000× at this α",
-        "check": "gradient check at w = {w}",
-        "cols": ("weight", "gradient", "finite diff.", "formula", "rel. error"),
-        "max": "max relative error: {x}",
-        "note": "note: {n}",
-    },
-    "zh": {
-        "quadratic": "L 是权重的二次函数（次数 {d}）：H 是常数{exact}",
-        "exact": "，且为精确值",
-        "not_quadratic": "L 不是权重的二次函数（{why}）：下面的 H 是 w 处的局部 Hessian",
-        "not_polynomial": "不是多项式",
-        "degree": "次数 {d}",
-        "H": "H = grad_scale · ∇²L，取在 w = {w}",
-        "no_eigen": "无法做特征分析：{reason}",
-        "eigen": "方向 {i}：λ = {lam}   1 − αλ = {f}   |1 − αλ| = {c}   v = {v}",
-        "alpha": "α = {a}   α_max = 2/λ_max = {m}",
-        "none": "无（λ_max <= 0）",
-        "forecast": {"converges": "预测：收敛", "oscillates": "预测：振荡（越过最小值，符号交替）",
-                     "diverges": "预测：发散"},
-        "steps": "误差缩小 1000 倍需要 {n} 步",
-        "no_steps": "在这个 α 下误差不会缩小 1000 倍",
-        "check": "梯度检验，w = {w}",
-        "cols": ("权重", "梯度", "有限差分", "公式", "相对误差"),
-        "max": "最大相对误差：{x}",
-        "note": "注：{n}",
-    },
-}
+FORECASTS = {"converges": N_("forecast: converges"),
+             "oscillates": N_("forecast: oscillates (overshoots the minimum, sign flipping)"),
+             "diverges": N_("forecast: diverges")}
+CHECK_COLUMNS = (N_("weight"), N_("gradient"), N_("finite diff."), N_("formula"),
+                 N_("rel. error"))
 
 
 def text_report(lesson: Lesson, s: Stability, g: GradientCheck, lang: str = "en") -> list[str]:
-    """The analysis as lines for a person to read."""
-    t = WORDS["zh" if lang == "zh" else "en"]
+    """The analysis as lines for a person to read, in the current language (`lang` picks the
+    lesson title's)."""
     ex = s.exact
     lesson_exact = s.dtype == "exact"
     show = lambda x, e=ex: _show(x, e)   # noqa: E731
     vec = lambda xs, e=lesson_exact: "[" + ", ".join(_show(x, e) for x in xs) + "]"   # noqa: E731
-    out = [f"{lesson.id}: {lesson.title.get(lang)} ({lesson.backend}, {lesson.dtype})"]
+    out = [_("{id}: {title} ({backend}, {dtype})").format(
+        id=lesson.id, title=lesson.title.get(lang), backend=lesson.backend, dtype=lesson.dtype)]
     if s.quadratic:
-        out.append(t["quadratic"].format(d=s.degree, exact=t["exact"] if ex else ""))
+        out.append((_("L is quadratic in the weights (degree {d}): H is constant, and exact")
+                    if ex else _("L is quadratic in the weights (degree {d}): H is constant"))
+                   .format(d=s.degree))
+    elif s.degree is None:
+        out.append(_("L is not quadratic in the weights (not a polynomial): H below is the "
+                     "local Hessian at w"))
     else:
-        why = t["not_polynomial"] if s.degree is None else t["degree"].format(d=s.degree)
-        out.append(t["not_quadratic"].format(why=why))
-    out.append(t["H"].format(w=vec(s.at)))
+        out.append(_("L is not quadratic in the weights (degree {d}): H below is the local "
+                     "Hessian at w").format(d=s.degree))
+    out.append(_("H = grad_scale · ∇²L at w = {w}").format(w=vec(s.at)))
     if s.hessian is not None:
         for row in s.hessian:
             out.append("  " + "  ".join(f"{show(v):>12}" for v in row))
     if s.reason:
-        out.append(t["no_eigen"].format(reason=s.reason))
+        out.append(_("no eigen-analysis: {reason}").format(reason=said(s.reason)))
     else:
         for i, lam in enumerate(s.eigenvalues):
             v = "[" + ", ".join(f"{x:.4g}" for x in s.eigenvectors[:, i]) + "]"
-            out.append(t["eigen"].format(i=i + 1, lam=show(lam), f=show(s.factor[i]),
-                                         c=show(s.contraction[i]), v=v))
-        m = t["none"] if s.alpha_max is None else show(s.alpha_max)
-        out.append(t["alpha"].format(a=_show(s.lr, lesson_exact), m=m))
-        out.append(t["forecast"][s.forecast])
-        out.append(t["steps"].format(n=s.steps_to_1e3) if s.steps_to_1e3 is not None else t["no_steps"])
+            out.append(_("direction {i}: λ = {lam}   1 − αλ = {f}   |1 − αλ| = {c}   v = {v}")
+                       .format(i=i + 1, lam=show(lam), f=show(s.factor[i]),
+                               c=show(s.contraction[i]), v=v))
+        m = _("none (λ_max <= 0)") if s.alpha_max is None else show(s.alpha_max)
+        out.append(_("α = {a}   α_max = 2/λ_max = {m}").format(a=_show(s.lr, lesson_exact), m=m))
+        out.append(_(FORECASTS[s.forecast]))
+        out.append(_("the error shrinks 1000× in {n} steps").format(n=s.steps_to_1e3)
+                   if s.steps_to_1e3 is not None else
+                   _("the error does not shrink 1000× at this α"))
     for n in s.notes:
         if n != "drift":
-            out.append(t["note"].format(n=n))
+            out.append(_("note: {n}").format(n=said(n)))
     out.append("")
-    out.append(t["check"].format(w=vec(g.at)))
+    out.append(_("gradient check at w = {w}").format(w=vec(g.at)))
     if g.reason:
-        out.append("  " + g.reason)
+        out.append("  " + said(g.reason))
         return out
     names = weight_names(lesson)
-    cols = t["cols"]
-    out.append(f"  {cols[0]:<8} {cols[1]:>17} {cols[2]:>17} {cols[3]:>17} {cols[4]:>12}")
+    cols = [_(c) for c in CHECK_COLUMNS]
+    out.append(f"  {ljust(cols[0], 8)} {rjust(cols[1], 17)} {rjust(cols[2], 17)} "
+               f"{rjust(cols[3], 17)} {rjust(cols[4], 12)}")
+    rounding = _("(rounding)")
     for j in range(len(g.at)):
         grad = exact_text(g.gradient[j]) if lesson_exact else fmt(g.gradient[j], "float32" if g.dtype == "float32" else "float64")
         fd = _show(g.finite_difference[j], g.exact_fd)
         form = "—" if g.formula is None else _show(g.formula[j], lesson_exact and g.exact_fd)
         rel = _show(g.rel_error[j], g.exact_fd) if g.exact_fd else f"{float(g.rel_error[j]):.3g}"
-        mark = "" if g.trusted[j] else "  (rounding)"
-        out.append(f"  {names[j]:<8} {grad:>17} {fd:>17} {form:>17} {rel:>12}{mark}")
+        mark = "" if g.trusted[j] else "  " + rounding
+        out.append(f"  {ljust(names[j], 8)} {grad:>17} {fd:>17} {form:>17} {rel:>12}{mark}")
     worst = g.max_rel_error
-    out.append(t["max"].format(x=_show(worst, True) if g.exact_fd else f"{float(worst):.3g}"))
+    out.append(_("max relative error: {x}").format(
+        x=_show(worst, True) if g.exact_fd else f"{float(worst):.3g}"))
     for n in g.notes:
-        out.append(t["note"].format(n=n))
+        out.append(_("note: {n}").format(n=said(n)))
     return out

@@ -18,6 +18,7 @@ import re
 from fractions import Fraction
 from typing import Callable, NamedTuple, Sequence
 
+from .i18n import N_, _
 from .numbers import exact_text
 
 DEFAULT_TOL = Fraction(1, 1000)
@@ -35,9 +36,13 @@ _MINUSES = str.maketrans({"−": "-", "－": "-", "﹣": "-", "‐": "-", "，":
 _DECIMAL = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d{1,4})?"
 _NUMBER = re.compile(rf"({_DECIMAL})(?:/({_DECIMAL}))?")
 _BRACKETS = {"[": "]", "(": ")", "{": "}"}
-_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
-             "ninth", "tenth")
+_WORDS = (N_("zero"), N_("one"), N_("two"), N_("three"), N_("four"), N_("five"), N_("six"),
+          N_("seven"), N_("eight"), N_("nine"), N_("ten"))
+_ORDINALS = (N_("the first number"), N_("the second number"), N_("the third number"),
+             N_("the fourth number"), N_("the fifth number"), N_("the sixth number"),
+             N_("the seventh number"), N_("the eighth number"), N_("the ninth number"),
+             N_("the tenth number"))
+_ASK = N_("type a number, a fraction such as 7/4, or numbers separated by spaces")
 
 
 class NotAnAnswer(ValueError):
@@ -83,33 +88,32 @@ def parse_answer(text: str) -> tuple[Fraction, ...]:
     or a vector `1, 2`, `1 2`, `[1/2, -3]`. Decimals are taken at their exact decimal value
     (0.1 is 1/10). Raises NotAnAnswer with a one-line reason for anything else."""
     if not isinstance(text, str):
-        raise NotAnAnswer("type a number")
+        raise NotAnAnswer(_("type a number"))
     if len(text) > MAX_TEXT:
-        raise NotAnAnswer(f"that is too long: type at most {MAX_TEXT} characters")
+        raise NotAnAnswer(_("that is too long: type at most {n} characters").format(n=MAX_TEXT))
     s = text.translate(_MINUSES).strip()
     if s[:1] in _BRACKETS:
         if not s.endswith(_BRACKETS[s[0]]):
-            raise NotAnAnswer(f"'{s[0]}' is not closed")
+            raise NotAnAnswer(_("'{bracket}' is not closed").format(bracket=s[0]))
         s = s[1:-1].strip()
     if not s:
-        raise NotAnAnswer("type a number, a fraction such as 7/4, or numbers separated by spaces")
+        raise NotAnAnswer(_(_ASK))
     s = re.sub(r"\s*/\s*", "/", s)
     parts = re.split(r"\s*,\s*|\s+", s)
     if len(parts) > MAX_NUMBERS:
-        raise NotAnAnswer(f"that is more than {MAX_NUMBERS} numbers")
+        raise NotAnAnswer(_("that is more than {n} numbers").format(n=MAX_NUMBERS))
     values = []
     for part in parts:
         if not part:
-            raise NotAnAnswer("a comma with no number beside it")
+            raise NotAnAnswer(_("a comma with no number beside it"))
         match = _NUMBER.fullmatch(part)
         if not match:
             shown = part if len(part) <= 20 else part[:17] + "..."
-            raise NotAnAnswer(f"'{shown}' is not a number: type a number, a fraction such as "
-                              "7/4, or numbers separated by spaces")
+            raise NotAnAnswer(_("'{text}' is not a number: {ask}").format(text=shown, ask=_(_ASK)))
         top = Fraction(match.group(1))
         bottom = Fraction(match.group(2)) if match.group(2) else Fraction(1)
         if bottom == 0:
-            raise NotAnAnswer(f"'{part}' divides by zero")
+            raise NotAnAnswer(_("'{text}' divides by zero").format(text=part))
         values.append(top / bottom)
     return tuple(values)
 
@@ -146,42 +150,42 @@ def _flat(values) -> list:
     return [values]
 
 
-def _count(n: int, noun: str = "number") -> str:
-    word = _WORDS[n] if n < len(_WORDS) else str(n)
-    return f"{word} {noun}" + ("" if n == 1 else "s")
+def _word(n: int) -> str:
+    """A count in words (zero to ten), else in digits."""
+    return _(_WORDS[n]) if n < len(_WORDS) else str(n)
 
 
 def _which(i: int, n: int) -> str:
     if n == 1:
-        return "it"
-    return f"the {_ORDINALS[i]} number" if i < len(_ORDINALS) else f"number {i + 1}"
+        return _("it")
+    return _(_ORDINALS[i]) if i < len(_ORDINALS) else _("number {n}").format(n=i + 1)
 
 
 def _size(ratio: Fraction, rule: Rule) -> str:
     """How far off a same-signed answer is, in words (no digits: the factor could spell
-    the answer)."""
+    the answer): a message with `{which}` for the number it is about."""
     if ratio > 1:
         if ratio < Fraction(3, 2):
-            return "a little too large" if rule.exact or ratio > 1 + 10 * rule.tol else \
-                "close, but too large"
-        for limit, words in ((Fraction(5, 2), "about twice too large"),
-                             (Fraction(7, 2), "about three times too large"),
-                             (7, "several times too large"),
-                             (15, "about ten times too large")):
+            return N_("{which} is a little too large") if rule.exact or \
+                ratio > 1 + 10 * rule.tol else N_("{which} is close, but too large")
+        for limit, words in ((Fraction(5, 2), N_("{which} is about twice too large")),
+                             (Fraction(7, 2), N_("{which} is about three times too large")),
+                             (7, N_("{which} is several times too large")),
+                             (15, N_("{which} is about ten times too large"))):
             if ratio < limit:
                 return words
-        return "far too large"
+        return N_("{which} is far too large")
     inverse = 1 / ratio
     if inverse < Fraction(3, 2):
-        return "a little too small" if rule.exact or inverse > 1 + 10 * rule.tol else \
-            "close, but too small"
-    for limit, words in ((Fraction(5, 2), "about half what it should be"),
-                         (Fraction(7, 2), "about a third of what it should be"),
-                         (7, "several times too small"),
-                         (15, "about a tenth of what it should be")):
+        return N_("{which} is a little too small") if rule.exact or \
+            inverse > 1 + 10 * rule.tol else N_("{which} is close, but too small")
+    for limit, words in ((Fraction(5, 2), N_("{which} is about half what it should be")),
+                         (Fraction(7, 2), N_("{which} is about a third of what it should be")),
+                         (7, N_("{which} is several times too small")),
+                         (15, N_("{which} is about a tenth of what it should be"))):
         if inverse < limit:
             return words
-    return "far too small"
+    return N_("{which} is far too small")
 
 
 def _close(a: Fraction, e: Fraction, rule: Rule) -> bool:
@@ -191,18 +195,18 @@ def _close(a: Fraction, e: Fraction, rule: Rule) -> bool:
 
 
 def _what(a: Fraction, e: Fraction, rule: Rule) -> str:
-    """What is off about one component, in words."""
+    """What is off about one component, in words: a message with `{which}` for it."""
     if e == 0 or (not rule.exact and abs(e) < rule.floor):
         if a == 0:
-            return "should be small, but not zero"
-        return "is too large" if a > e else "is too small"
+            return N_("{which} should be small, but not zero")
+        return N_("{which} is too large") if a > e else N_("{which} is too small")
     if a == 0:
-        return "should not be zero"
+        return N_("{which} should not be zero")
     if (a > 0) != (e > 0):
         if _close(-a, e, rule):
-            return "has the wrong sign"
-        return "has the wrong sign, and its size is off too"
-    return "is " + _size(a / e, rule)
+            return N_("{which} has the wrong sign")
+        return N_("{which} has the wrong sign, and its size is off too")
+    return _size(a / e, rule)
 
 
 def check(answer: Sequence[Fraction], expected, rule: Rule) -> Verdict:
@@ -212,21 +216,22 @@ def check(answer: Sequence[Fraction], expected, rule: Rule) -> Verdict:
     want = _flat(expected)
     got = list(answer)
     if len(got) != len(want):
-        got_n = _WORDS[len(got)] if len(got) < len(_WORDS) else str(len(got))
-        return Verdict(False, f"Expected {_count(len(want))}, got {got_n}",
+        said = _("Expected {n} number, got {got}") if len(want) == 1 else \
+            _("Expected {n} numbers, got {got}")
+        return Verdict(False, said.format(n=_word(len(want)), got=_word(len(got))),
                        tuple(range(len(want))))
     exact = [_exact(v) for v in want]
     if any(e is None for e in exact):
-        return Verdict(False, "this step does not give a finite number: reveal it",
+        return Verdict(False, _("this step does not give a finite number: reveal it"),
                        tuple(i for i, e in enumerate(exact) if e is None))
     wrong = tuple(i for i, (a, e) in enumerate(zip(got, exact)) if not _close(a, e, rule))
     if not wrong:
         return Verdict(True)
-    notes = [f"{_which(i, len(want))} {_what(got[i], exact[i], rule)}" for i in wrong[:3]]
+    notes = [_(_what(got[i], exact[i], rule)).format(which=_which(i, len(want)))
+             for i in wrong[:3]]
     if len(wrong) > 3:
-        more = len(wrong) - 3
-        notes.append(f"and {_WORDS[more] if more < len(_WORDS) else more} more")
-    text = "; ".join(notes)
+        notes.append(_("and {n} more").format(n=_word(len(wrong) - 3)))
+    text = _("; ").join(notes)
     return Verdict(False, text[0].upper() + text[1:], wrong)
 
 
@@ -273,8 +278,8 @@ def grad_formula(lesson, k: int, weights, show: Callable = exact_text) -> str:
     scale = _scale(lesson.grad_scale)
     linear = lesson.linear
     if linear is None:
-        return (f"grad = {scale}∂L/∂w at {w} = {_lead(weights, show)}, "
-                f"where L = {lesson.expression}: grad = ?")
+        return _("grad = {scale}∂L/∂w at {w} = {weights}, where L = {loss}: grad = ?").format(
+            scale=scale, w=w, weights=_lead(weights, show), loss=lesson.expression)
     m = len(linear.y)
     core = "2·Xᵀ(X·{w} − y)" if linear.loss == "sse" else "(1/{m})·Xᵀ(X·{w} − y)"
     formula = f"grad = {scale}" + core.format(w=w, m="m")
@@ -324,4 +329,4 @@ def _graph_hint(field: str, lesson, show: Callable) -> str:
         return f"value = {render(lesson.expression)} = {render(put(lesson.expression))} = ?"
     expr = render(lesson.expression)
     parts = ", ".join(f"∂({expr})/∂{name}" for name in names)
-    return f"grads = {parts} at {at} = ?"
+    return _("grads = {parts} at {at} = ?").format(parts=parts, at=at)

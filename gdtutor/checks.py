@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .errors import GdtutorError
+from .i18n import _
 from .model import Checkpoint, Lesson
 from .numbers import as_array, finite_exact, to_float
 from .stepper import Stepper
@@ -131,7 +132,7 @@ def _verify_graph(stepper: Stepper, c: Checkpoint) -> Result:
         if not good:
             bad.append(Mismatch("value", c.value, got))
         parts.append(f"value {stepper.fmt_vec(got)} {'=' if good else '≠'} "
-                     f"{_show(c.value, dtype)}")
+                     f"{_show(c.value, dtype)}")     # field names and numbers: no words
     by_name = {n.id: n for n in nodes if n.op == "param"}
     for name, want in c.grads or ():
         node = by_name.get(name)
@@ -140,25 +141,29 @@ def _verify_graph(stepper: Stepper, c: Checkpoint) -> Result:
         if not good:
             bad.append(Mismatch(f"grads.{name}", want, got))
         parts.append(f"{name}.grad {stepper.fmt_vec(got)} {'=' if good else '≠'} {_show(want, dtype)}")
-    return _verdict(c, bad, ", ".join(parts) or "nothing to compare")
+    return _verdict(c, bad, _(", ").join(parts) or _("nothing to compare"))
 
 
 def _verify_descent(stepper: Stepper, c: Checkpoint, diverged: int | None) -> Result:
     dtype = stepper.dtype
     if c.diverged is not None:
         if diverged is None and stepper.computed < c.diverged:   # --steps ended the run first
-            return Result(c, SKIPPED, f"diverged at step {c.diverged} not reached: the run "
-                                      f"stops at step {stepper.computed}")
+            return Result(c, SKIPPED, _("diverged at step {k} not reached: the run stops at "
+                                        "step {end}").format(k=c.diverged, end=stepper.computed))
         ok = diverged == c.diverged
-        return _verdict(c, [] if ok else [Mismatch("diverged", c.diverged, diverged)],
-                        f"diverged at step {diverged if diverged is not None else 'never'} "
-                        f"{'=' if ok else '≠'} {c.diverged}")
+        sign = "=" if ok else "≠"
+        detail = (_("diverged at step {k} {sign} {want}").format(k=diverged, sign=sign,
+                                                                  want=c.diverged)
+                  if diverged is not None else
+                  _("diverged at step never {sign} {want}").format(sign=sign, want=c.diverged))
+        return _verdict(c, [] if ok else [Mismatch("diverged", c.diverged, diverged)], detail)
     k = c.step or 0
     if diverged is not None and k > diverged:
         return _verdict(c, [Mismatch("step", k, diverged)],
-                        f"step {k} not reached: diverged at step {diverged}")
+                        _("step {k} not reached: diverged at step {at}").format(k=k, at=diverged))
     if k > stepper.computed:
-        return Result(c, SKIPPED, f"step {k} not reached: the run stops at step {stepper.computed}")
+        return Result(c, SKIPPED, _("step {k} not reached: the run stops at step {end}").format(
+            k=k, end=stepper.computed))
     parts, bad = [], []
     checks = (("weights", "w", c.weights, lambda: stepper.weights_at(k)),
               ("loss", "loss", c.loss, lambda: stepper.loss_at(k)),
@@ -171,9 +176,10 @@ def _verify_descent(stepper: Stepper, c: Checkpoint, diverged: int | None) -> Re
         good = got is not None and _close(got, want, dtype, c.tol)
         if not good:
             bad.append(Mismatch(field, want, got))
-        shown = "none" if got is None else stepper.fmt_vec(got)
+        shown = _("none") if got is None else stepper.fmt_vec(got)
         parts.append(f"{label} {shown} {'=' if good else '≠'} {_show(want, dtype)}")
-    return _verdict(c, bad, f"step {k}: " + (", ".join(parts) or "nothing to compare"))
+    return _verdict(c, bad, _("step {k}: {compared}").format(
+        k=k, compared=_(", ").join(parts) or _("nothing to compare")))
 
 
 def _show(value, dtype: str) -> str:

@@ -7,10 +7,10 @@ import sys
 from typing import Sequence
 
 from .errors import GdtutorError
-from .i18n import _, set_lang
+from .i18n import N_, _, set_lang
 
 COMMANDS = ("replay", "check", "list", "analyze", "progress", "report", "serve")
-USAGE = """\
+USAGE = N_("""\
 gdtutor                      open the lesson picker
 gdtutor LESSON               open one lesson (a built-in id or a .yaml file)
 gdtutor replay LESSON        step a lesson headless, print a transcript, verify its checkpoints
@@ -19,66 +19,123 @@ gdtutor list                 the built-in lessons
 gdtutor analyze LESSON       stability (Hessian, eigenvalues, α_max) and a gradient check
 gdtutor progress             your progress in every lesson (--reset LESSON clears one)
 gdtutor report PATH...       one row per student and lesson from progress files or folders
-gdtutor serve [LESSON]       the tutor in the browser, one session a tab (needs gdtutor[serve])"""
+gdtutor serve [LESSON]       the tutor in the browser, one session a tab (needs gdtutor[serve])""")
+
+
+# argparse's own messages (Python 3.11 and later), each with the catalog entry it becomes.
+ARGPARSE_MESSAGES = (
+    (r"the following arguments are required: (?P<names>.*)",
+     N_("the following arguments are required: {names}")),
+    (r"unrecognized arguments: (?P<args>.*)", N_("unrecognized arguments: {args}")),
+    (r"invalid choice: (?P<value>.*) \(choose from (?P<choices>.*)\)",
+     N_("invalid choice: {value} (choose from {choices})")),
+    (r"expected one argument", N_("expected one argument")),
+    (r"expected at most one argument", N_("expected at most one argument")),
+    (r"expected at least one argument", N_("expected at least one argument")),
+    (r"expected (?P<n>\d+) arguments?", N_("expected {n} arguments")),
+    (r"ignored explicit argument (?P<value>.*)", N_("ignored explicit argument {value}")),
+    (r"one of the arguments (?P<names>.*) is required",
+     N_("one of the arguments {names} is required")),
+    (r"not allowed with argument (?P<name>.*)", N_("not allowed with argument {name}")),
+    (r"ambiguous option: (?P<option>.*) could match (?P<matches>.*)",
+     N_("ambiguous option: {option} could match {matches}")),
+    (r"invalid (?P<type>\S+) value: (?P<value>.*)", N_("invalid {type} value: {value}")),
+)
+HELP_HEADINGS = {"positional arguments:": N_("positional arguments:"), "options:": N_("options:")}
+
+
+def argparse_message(message: str) -> str:
+    """One of argparse's error messages in the current language (as it is when unknown)."""
+    import re
+    found = re.fullmatch(r"argument (?P<name>\S+(?:/\S+)*): (?P<rest>.*)", message, re.S)
+    if found:
+        return _("argument {name}: {message}").format(
+            name=found["name"], message=argparse_message(found["rest"]))
+    for pattern, template in ARGPARSE_MESSAGES:
+        found = re.fullmatch(pattern, message, re.S)
+        if found:
+            return _(template).format(**found.groupdict())
+    return message
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, with its errors turned into the one-line, status-2 kind."""
+    """argparse, with its errors turned into the one-line, status-2 kind, and its headings
+    and messages in the current language."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, add_help=False, **kwargs)
+        self.add_argument("-h", "--help", action="help",
+                          help=_("show this help message and exit"))
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise GdtutorError(message.replace("\n", " "))
+        raise GdtutorError(argparse_message(message).replace("\n", " "))
+
+    def _translated(self, text: str) -> str:
+        from .cjk import ljust, width
+        if text.startswith("usage: "):      # the lines below are indented to its width
+            text = ljust(_("usage: "), width("usage: ")) + text.removeprefix("usage: ")
+        return "\n".join(_(HELP_HEADINGS[line]) if line in HELP_HEADINGS else line
+                         for line in text.split("\n"))
+
+    def format_usage(self) -> str:
+        return self._translated(super().format_usage())
+
+    def format_help(self) -> str:
+        return self._translated(super().format_help())
 
 
 def _common(p: argparse.ArgumentParser, *, descent: bool = True) -> None:
     p.add_argument("--lang", choices=("en", "zh"), default=None,
-                   help="language of lesson text (default: from LANG, else en)")
-    p.add_argument("--backend", choices=("numpy", "torch"), help="override the lesson's backend")
+                   help=_("language of lesson text (default: from LANG, else en)"))
+    p.add_argument("--backend", choices=("numpy", "torch"),
+                   help=_("override the lesson's backend"))
     p.add_argument("--dtype", choices=("float32", "float64", "exact"),
-                   help="override the lesson's arithmetic")
+                   help=_("override the lesson's arithmetic"))
     if descent:
-        p.add_argument("--lr", metavar="A", help="override α (a number or a fraction like 1/2)")
-        p.add_argument("--steps", metavar="N", help="override the number of iterations")
+        p.add_argument("--lr", metavar="A", help=_("override α (a number or a fraction like 1/2)"))
+        p.add_argument("--steps", metavar="N", help=_("override the number of iterations"))
 
 
 def _parser(command: str) -> Parser:
     if command in ("progress", "report"):
         return _progress_parser(command)
     if command == "replay":
-        p = Parser(prog="gdtutor replay", description="Step a lesson headless and verify it.")
+        p = Parser(prog="gdtutor replay", description=_("Step a lesson headless and verify it."))
         p.add_argument("lesson", metavar="LESSON")
         _common(p)
         p.add_argument("--format", choices=("text", "jsonl", "summary"), default="text")
     elif command == "check":
-        p = Parser(prog="gdtutor check", description="Validate lessons and verify their checkpoints.")
+        p = Parser(prog="gdtutor check",
+                   description=_("Validate lessons and verify their checkpoints."))
         p.add_argument("lessons", metavar="LESSON", nargs="+")
         _common(p)
         p.add_argument("--format", choices=("text", "json"), default="text",
-                       help="json: one object per file, one a line")
+                       help=_("json: one object per file, one a line"))
     elif command == "analyze":
-        p = Parser(prog="gdtutor analyze", description="Stability and gradient check, headless.")
+        p = Parser(prog="gdtutor analyze", description=_("Stability and gradient check, headless."))
         p.add_argument("lesson", metavar="LESSON")
         _common(p)
         p.add_argument("--format", choices=("text", "json"), default="text")
     elif command == "serve":
-        p = Parser(prog="gdtutor serve", description="The tutor in the browser through "
-                   "textual-serve: every tab gets its own session.")
+        p = Parser(prog="gdtutor serve", description=_(
+            "The tutor in the browser through textual-serve: every tab gets its own session."))
         p.add_argument("lesson", metavar="LESSON|DIR", nargs="?")
-        p.add_argument("--host", default="127.0.0.1", help="address to listen on")
-        p.add_argument("--port", default="8000", help="port to listen on")
+        p.add_argument("--host", default="127.0.0.1", help=_("address to listen on"))
+        p.add_argument("--port", default="8000", help=_("port to listen on"))
         p.add_argument("--lang", choices=("en", "zh"), default=None)
         p.add_argument("--max-sessions", default="50", metavar="N",
-                       help="tabs served at once; the next one gets a page saying so")
+                       help=_("tabs served at once; the next one gets a page saying so"))
     elif command == "list":
-        p = Parser(prog="gdtutor list", description="List the built-in lessons.")
+        p = Parser(prog="gdtutor list", description=_("List the built-in lessons."))
         p.add_argument("--lang", choices=("en", "zh"), default=None)
     else:
-        p = Parser(prog="gdtutor", usage=USAGE, description="Step through backpropagation "
-                   "and gradient descent, one iteration at a time.")
+        p = Parser(prog="gdtutor", usage=_(USAGE), description=_(
+            "Step through backpropagation and gradient descent, one iteration at a time."))
         p.add_argument("lesson", metavar="LESSON", nargs="?")
         _common(p)
-        p.add_argument("--ascii", action="store_true", help="draw plots with ASCII, not braille")
+        p.add_argument("--ascii", action="store_true", help=_("draw plots with ASCII, not braille"))
         p.add_argument("--mouse", action=argparse.BooleanOptionalAction, default=None,
-                       help="mouse support (default: off over SSH, on elsewhere)")
+                       help=_("mouse support (default: off over SSH, on elsewhere)"))
     return p
 
 
@@ -139,8 +196,9 @@ def cmd_analyze(args) -> int:
     from .analysis import analyze, gradient_check, stability, text_report
     lesson = _load(args.lesson, args)
     if lesson.kind != "descent":
-        raise GdtutorError(f"'{lesson.id}' is a graph lesson: analyze is for descent lessons "
-                           "(a graph has no α and no Hessian to analyse)", file=lesson.label)
+        raise GdtutorError(_("'{id}' is a graph lesson: analyze is for descent lessons "
+                             "(a graph has no α and no Hessian to analyse)").format(id=lesson.id),
+                           file=lesson.label)
     _stepper(lesson, args)     # a backend that cannot start is blamed as replay blames it
     if args.format == "json":
         _write(json.dumps(analyze(lesson), ensure_ascii=False))
@@ -152,15 +210,16 @@ def cmd_analyze(args) -> int:
 
 def _progress_parser(command: str) -> Parser:
     if command == "progress":
-        p = Parser(prog="gdtutor progress", description="Your progress in every lesson, from "
-                   "$GDTUTOR_PROGRESS, else $XDG_STATE_HOME/gdtutor/progress.jsonl, else "
-                   "~/.local/state/gdtutor/progress.jsonl.")
+        p = Parser(prog="gdtutor progress", description=_(
+            "Your progress in every lesson, from $GDTUTOR_PROGRESS, else "
+            "$XDG_STATE_HOME/gdtutor/progress.jsonl, else ~/.local/state/gdtutor/progress.jsonl."))
         p.add_argument("--format", choices=("text", "json"), default="text")
-        p.add_argument("--reset", metavar="LESSON", help="clear one lesson's progress")
-        p.add_argument("--yes", action="store_true", help="reset without asking")
+        p.add_argument("--reset", metavar="LESSON", help=_("clear one lesson's progress"))
+        p.add_argument("--yes", action="store_true", help=_("reset without asking"))
     else:
-        p = Parser(prog="gdtutor report", description="One row per student and lesson from "
-                   "progress files, or folders searched for *.jsonl.")
+        p = Parser(prog="gdtutor report", description=_(
+            "One row per student and lesson from progress files, or folders searched for "
+            "*.jsonl."))
         p.add_argument("paths", metavar="PATH", nargs="+")
         p.add_argument("--format", choices=("text", "csv", "json"), default="text")
     p.add_argument("--lang", choices=("en", "zh"), default=None)
@@ -177,14 +236,15 @@ def cmd_progress(args) -> int:
     from .report import as_dict, columns, first_try_text
     log = ProgressLog()
     if args.yes and not args.reset:
-        raise GdtutorError("only goes with --reset LESSON", field="--yes")
+        raise GdtutorError(_("only goes with --reset LESSON"), field="--yes")
     lessons = {lesson.id: lesson for lesson in builtin()}
     if args.reset:
         return _reset(log, args.reset, lessons, args.yes)
     try:
         events = log.events(lambda bad: _warn(str(bad)))
     except OSError as exc:
-        raise GdtutorError(f"cannot read: {exc.strerror or exc}", file=str(log.path)) from None
+        raise GdtutorError(_("cannot read: {reason}").format(reason=exc.strerror or exc),
+                           file=str(log.path)) from None
     mine = log.summaries(events)
     others = {ev.user for ev in events} - {log.user}
     ids = list(lessons) + sorted(set(mine) - set(lessons))
@@ -198,18 +258,24 @@ def cmd_progress(args) -> int:
                           ensure_ascii=False, indent=1))
     else:
         _write(f"{log.user}: {log.path}")
-        header = ("lesson", "reached", "first try", "hints", "revealed", "finished", "last time")
+        header = tuple(_(h) for h in (N_("lesson"), N_("reached"), N_("first try"), N_("hints"),
+                                      N_("revealed"), N_("finished"), N_("last time")))
         body = []
+        yes, no = _("yes"), _("no")
         for s in rows:
             steps = _steps(lessons.get(s.lesson))
             body.append((s.lesson, f"{s.reached}/{steps}" if steps else str(s.reached),
                          first_try_text(s), str(s.hints), str(s.revealed),
-                         "yes" if s.finished else "no", s.last_time or "-"))
+                         yes if s.finished else no, s.last_time or "-"))
         for line in columns(header, body, (False, True, True, True, True, False, False)):
             _write(line)
     if others:
-        _warn(f"gdtutor: {log.path}: also holds the progress of {len(others)} other "
-              f"user{'s' if len(others) > 1 else ''} (gdtutor report {log.path} shows all)")
+        many = len(others) > 1
+        _warn("gdtutor: " + (
+            _("{file}: also holds the progress of {n} other users (gdtutor report {file} "
+              "shows all)") if many else
+            _("{file}: also holds the progress of {n} other user (gdtutor report {file} "
+              "shows all)")).format(file=log.path, n=len(others)))
     return 0
 
 
@@ -223,37 +289,44 @@ def _reset(log, lesson_id: str, lessons: dict, yes: bool) -> int:
     try:
         events = read_events(log.path) if log.path.exists() else []
     except OSError as exc:
-        raise GdtutorError(f"cannot read: {exc.strerror or exc}", file=str(log.path)) from None
+        raise GdtutorError(_("cannot read: {reason}").format(reason=exc.strerror or exc),
+                           file=str(log.path)) from None
     count = sum(1 for ev in events if ev.lesson == lesson_id)
     if not count:
         if lesson_id in lessons or not events:
-            _write(f"no progress to clear for '{lesson_id}' in {log.path}")
+            _write(_("no progress to clear for '{id}' in {file}").format(id=lesson_id,
+                                                                          file=log.path))
             return 0
         import difflib
         known = sorted(set(lessons) | {ev.lesson for ev in events})
         close = difflib.get_close_matches(lesson_id, known, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise GdtutorError(f"no lesson '{lesson_id}' in {log.path}{hint}", field="--reset")
+        if close:
+            raise GdtutorError(_("no lesson '{id}' in {file} (did you mean '{close}'?)").format(
+                id=lesson_id, file=log.path, close=close[0]), field="--reset")
+        raise GdtutorError(_("no lesson '{id}' in {file}").format(id=lesson_id, file=log.path),
+                           field="--reset")
     if not yes:
         if not sys.stdin.isatty():
-            raise GdtutorError("no terminal to confirm on: add --yes to clear "
-                               f"'{lesson_id}'", field="--reset")
-        sys.stderr.write(f"Clear the progress in '{lesson_id}' ({count} events) from "
-                         f"{log.path}? [y/N] ")
+            raise GdtutorError(_("no terminal to confirm on: add --yes to clear '{id}'").format(
+                id=lesson_id), field="--reset")
+        sys.stderr.write(_("Clear the progress in '{id}' ({n} events) from {file}? [y/N] ").format(
+            id=lesson_id, n=count, file=log.path))
         sys.stderr.flush()
         try:
             answer = sys.stdin.readline()
         except (EOFError, OSError):
             answer = ""
-        if answer.strip().lower() not in ("y", "yes"):
-            _write("nothing cleared")
+        if answer.strip().lower() not in ("y", "yes", _("yes")):
+            _write(_("nothing cleared"))
             return 0
     try:
         removed = log.reset(lesson_id)
     except OSError as exc:
-        raise GdtutorError(f"cannot rewrite: {exc.strerror or exc}", file=str(log.path)) from None
-    _write(f"cleared '{lesson_id}': {removed} event{'s' if removed != 1 else ''} removed "
-           f"from {log.path}")
+        raise GdtutorError(_("cannot rewrite: {reason}").format(reason=exc.strerror or exc),
+                           file=str(log.path)) from None
+    _write((_("cleared '{id}': {n} event removed from {file}") if removed == 1 else
+            _("cleared '{id}': {n} events removed from {file}")).format(
+        id=lesson_id, n=removed, file=log.path))
     return 0
 
 
@@ -261,11 +334,13 @@ def cmd_report(args) -> int:
     from .report import FORMATS, progress_files, read_class
     files = progress_files(args.paths)
     if not files:
-        _warn(f"gdtutor: no *.jsonl progress files in {', '.join(args.paths)}")
+        _warn("gdtutor: " + _("no *.jsonl progress files in {paths}").format(
+            paths=", ".join(args.paths)))
     rows, skipped = read_class(files, _warn)
     sys.stdout.write(FORMATS[args.format](rows))
     if skipped:
-        _warn(f"gdtutor: {skipped} bad line{'s' if skipped > 1 else ''} skipped")
+        _warn("gdtutor: " + (_("{n} bad lines skipped") if skipped > 1 else
+                             _("{n} bad line skipped")).format(n=skipped))
     return 0
 
 
@@ -284,6 +359,18 @@ def cmd_serve(args) -> int:
                  max_sessions=args.max_sessions)
 
 
+def _lang_asked(argv: Sequence[str]) -> str | None:
+    """The language `--lang X` or `--lang=X` asks for, read before the arguments are parsed."""
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--lang="):
+            return arg.removeprefix("--lang=")
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # Lessons multiply matrices of a few rows: one BLAS thread is all they use, and starting
     # OpenBLAS's pool (whose threads spin while idle) costs numpy's import tens of ms.
@@ -292,6 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = argv[0] if argv and argv[0] in COMMANDS else "tui"
     rest = argv[1:] if command != "tui" else argv
     try:
+        set_lang(_lang_asked(rest))      # argparse's own messages are in it too
         args = _parser(command).parse_args(rest)
         args.lang = set_lang(args.lang)
         return {"list": cmd_list, "replay": cmd_replay, "check": cmd_check,

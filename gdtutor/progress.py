@@ -24,6 +24,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, NamedTuple, NoReturn
 
+from .i18n import N_, _
+
 try:
     import fcntl
 except ImportError:       # not on Windows: O_APPEND alone keeps lines whole there
@@ -121,20 +123,38 @@ _DECODER = json.JSONDecoder()
 _JSON_SPACE = " \t\r"
 
 
+# json's reasons for refusing a line (lower-cased, with the column), as the catalog has them
+JSON_REASONS = frozenset((
+    N_("expecting value at column {column}"),
+    N_("expecting property name enclosed in double quotes at column {column}"),
+    N_("expecting ':' delimiter at column {column}"),
+    N_("expecting ',' delimiter at column {column}"),
+    N_("unterminated string starting at column {column}"),
+    N_("invalid control character at column {column}"),
+    N_("invalid \\escape at column {column}"),
+    N_("invalid \\uxxxx escape at column {column}"),
+    N_("extra data at column {column}"),
+))
+
+
 def _json(line: str):
     """One line's JSON value, as json.loads would read it; ValueError with the reason."""
     line = line.strip(_JSON_SPACE)
     try:
         obj, end = _DECODER.raw_decode(line)
     except RecursionError:
-        raise ValueError("not JSON: nested too deeply") from None
+        raise ValueError(_("not JSON: nested too deeply")) from None
     except json.JSONDecodeError as exc:
         msg = exc.msg.lower()
-        where = f"{msg} column {exc.colno}" if msg.endswith(" at") else \
-            f"{msg} at column {exc.colno}"
-        raise ValueError(f"truncated or corrupt line, skipped (not JSON: {where})") from None
+        template = msg + (" column {column}" if msg.endswith(" at") else " at column {column}")
+        known = template in JSON_REASONS
+        where = (_(template).format(column=exc.colno) if known
+                 else template.replace("{column}", str(exc.colno)))
+        raise ValueError(_("truncated or corrupt line, skipped (not JSON: {where})").format(
+            where=where)) from None
     if end != len(line):
-        raise ValueError(f"corrupt line, skipped (more text after the JSON, column {end + 1})")
+        raise ValueError(_("corrupt line, skipped (more text after the JSON, column {column})")
+                         .format(column=end + 1))
     return obj
 
 
@@ -144,14 +164,14 @@ def parse_event(raw: bytes | str) -> Event:
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise ValueError("corrupt line, skipped (not UTF-8)") from None
+            raise ValueError(_("corrupt line, skipped (not UTF-8)")) from None
     return event_from(_json(raw))
 
 
 def event_from(obj) -> Event:
     """A JSON value as an Event; ValueError with the reason when it is not a valid event."""
     if type(obj) is not dict:
-        raise ValueError("not a JSON object")
+        raise ValueError(_("not a JSON object"))
     get = obj.get
     v, time, user, lesson = get("v"), get("time"), get("user"), get("lesson")
     event, step = get("event"), get("step")
@@ -162,12 +182,13 @@ def event_from(obj) -> Event:
     try:
         when = datetime.fromisoformat(time)
     except ValueError:
-        raise ValueError(f"time: not an ISO 8601 time: {json.dumps(time)[:40]}") from None
+        raise ValueError(_("time: not an ISO 8601 time: {value}").format(
+            value=json.dumps(time)[:40])) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=_UTC)
     sha = get("source_sha256", "")
     if type(sha) is not str:
-        raise ValueError("source_sha256: expected a hex string")
+        raise ValueError(_("source_sha256: expected a hex string"))
     if event != "attempt":
         return Event(user, lesson, event, step, time, when, sha)
     field, correct, revealed = get("field"), get("correct"), get("revealed")
@@ -183,24 +204,27 @@ def _explain(obj: dict) -> NoReturn:
     """Raise ValueError naming the first field of an event that is wrong."""
     v = obj.get("v")
     if v != VERSION or type(v) is not int:
-        raise ValueError(f"v: expected {VERSION}, got {json.dumps(v)}")
+        raise ValueError(_("v: expected {version}, got {value}").format(
+            version=VERSION, value=json.dumps(v)))
     for key in ("user", "lesson", "time"):
         if type(obj.get(key)) is not str or not obj[key]:
-            raise ValueError(f"{key}: expected a non-empty string")
+            raise ValueError(_("{key}: expected a non-empty string").format(key=key))
     event = obj.get("event")
     if event not in EVENTS:
-        raise ValueError(f"event: expected one of {', '.join(EVENTS)}, got {json.dumps(event)}")
+        raise ValueError(_("event: expected one of {events}, got {value}").format(
+            events=", ".join(EVENTS), value=json.dumps(event)))
     step = obj.get("step")
     if type(step) is not int or step < 0:
-        raise ValueError(f"step: expected a whole number >= 0, got {json.dumps(step)}")
+        raise ValueError(_("step: expected a whole number >= 0, got {value}").format(
+            value=json.dumps(step)))
     if type(obj.get("field")) is not str:
-        raise ValueError("field: expected a string")
+        raise ValueError(_("field: expected a string"))
     for key in ("correct", "revealed"):
         if type(obj.get(key)) is not bool:
-            raise ValueError(f"{key}: expected true or false")
+            raise ValueError(_("{key}: expected true or false").format(key=key))
     if type(obj.get("hint", False)) is not bool:
-        raise ValueError("hint: expected true or false")
-    raise ValueError("try: expected a whole number")
+        raise ValueError(_("{key}: expected true or false").format(key="hint"))
+    raise ValueError(_("try: expected a whole number"))
 
 
 def _lines(data: bytes) -> list[bytes]:

@@ -6,11 +6,12 @@ import csv
 import io
 import json
 import os
-import unicodedata
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+from .cjk import width
 from .errors import GdtutorError
+from .i18n import N_, _
 from .progress import BadLine, Summary, Tally, parse_events, tally
 
 MAX_WARNINGS_PER_FILE = 20
@@ -39,7 +40,7 @@ def progress_files(paths: Sequence[str]) -> list[Path]:
             found = []
 
             def fail(exc: OSError) -> None:
-                raise GdtutorError(f"cannot read: {exc.strerror or exc}",
+                raise GdtutorError(_("cannot read: {reason}").format(reason=exc.strerror or exc),
                                    file=exc.filename or arg)
             for folder, dirs, names in os.walk(path, onerror=fail):
                 dirs.sort()
@@ -49,7 +50,7 @@ def progress_files(paths: Sequence[str]) -> list[Path]:
         elif path.exists():
             add(path)
         else:
-            raise GdtutorError("no such file or folder", file=arg)
+            raise GdtutorError(_("no such file or folder"), file=arg)
     return files
 
 
@@ -63,13 +64,15 @@ def read_class(files: Iterable[Path], warn: Callable[[str], None]) -> tuple[list
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise GdtutorError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
+            raise GdtutorError(_("cannot read: {reason}").format(reason=exc.strerror or exc),
+                               file=str(path)) from None
         bad: list[BadLine] = []
         events = parse_events(data, str(path), bad.append)
         for line in bad[:MAX_WARNINGS_PER_FILE]:
             warn(str(line))
         if len(bad) > MAX_WARNINGS_PER_FILE:
-            warn(f"gdtutor: {path}: {len(bad) - MAX_WARNINGS_PER_FILE} more bad lines skipped")
+            warn("gdtutor: " + _("{file}: {n} more bad lines skipped").format(
+                file=path, n=len(bad) - MAX_WARNINGS_PER_FILE))
         skipped += len(bad)
         tally(events, tallies)
     rows = [tallies[key].summary() for key in sorted(tallies)]
@@ -97,11 +100,6 @@ def as_dict(s: Summary) -> dict:
             "revealed": s.revealed, "finished": s.finished, "last_time": s.last_time}
 
 
-def width(text: str) -> int:
-    """Columns a string takes on a terminal (wide CJK characters take two)."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
 def columns(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> list[str]:
     """Rows aligned in columns two spaces apart; numbers (right[i]) right-aligned."""
     widths = [max([width(h)] + [width(r[i]) for r in rows]) for i, h in enumerate(header)]
@@ -115,11 +113,15 @@ def columns(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequenc
     return out
 
 
+TEXT_HEADER = (N_("user"), N_("lesson"), N_("reached"), N_("attempts"), N_("first try"),
+               N_("hints"), N_("revealed"), N_("finished"), N_("last time"))
+
+
 def report_text(rows: Sequence[Summary]) -> str:
-    header = ("user", "lesson", "reached", "attempts", "first try", "hints", "revealed",
-              "finished", "last time")
+    header = tuple(_(h) for h in TEXT_HEADER)
+    yes, no = _("yes"), _("no")
     body = [(s.user, s.lesson, str(s.reached), str(s.attempts), first_try_text(s),
-             str(s.hints), str(s.revealed), "yes" if s.finished else "no", s.last_time or "-")
+             str(s.hints), str(s.revealed), yes if s.finished else no, s.last_time or "-")
             for s in rows]
     return "\n".join(columns(header, body, (False, False, True, True, True, True, True,
                                             False, False))) + "\n"

@@ -60,7 +60,7 @@ def parse_max_sessions(value: str) -> int:
 def load_target(arg: str):
     """What every session will open, loaded once here so that a bad one fails before serving.
     A folder is a course: this is the one place that opens it."""
-    from .lesson import resolve
+    from .catalog import resolve
     if Path(arg).is_dir():
         try:
             from .course import load_course    # type: ignore[import-not-found]

@@ -8,7 +8,9 @@ from typing import Any, Callable, Iterator, NamedTuple
 
 from .api import Checkpoints, Run, json_value, summarize
 from .checks import FAILED, SKIPPED, make_stepper, verify
+from .cjk import join_soft_breaks, ljust
 from .errors import GdtutorError
+from .i18n import N_, _, get_lang, set_lang
 from .numbers import fmt, fmt_vec
 
 Emit = Callable[[str], None]
@@ -29,15 +31,24 @@ def _f(x, dtype: str) -> str:
     return "nan" if x is None else fmt(x, dtype)
 
 
+KINDS = {"descent": N_("descent"), "graph": N_("graph")}
+
+
 def _title(run: Run, lang: str) -> str:
     lesson, h = run.lesson, run.header
-    return f"{lesson.id}: {lesson.title.get(lang)} ({lesson.kind}, {h['backend']}, {h['dtype']})"
+    kind = _(KINDS[lesson.kind]) if lesson.kind in KINDS else lesson.kind
+    return _("{id}: {title} ({kind}, {backend}, {dtype})").format(
+        id=lesson.id, title=join_soft_breaks(lesson.title.get(lang)), kind=kind,
+        backend=h["backend"], dtype=h["dtype"])
 
 
 def _settings_line(run: Run) -> str:
     lesson, dtype = run.lesson, run.header["dtype"]
-    scale = f", grad_scale = {lesson.grad_scale}" if lesson.grad_scale != 1 else ""
-    return f"α = {fmt(lesson.lr, dtype)}{scale}, {run.header['iterations']} iterations"
+    alpha, n = fmt(lesson.lr, dtype), run.header["iterations"]
+    if lesson.grad_scale != 1:
+        return _("α = {alpha}, grad_scale = {scale}, {n} iterations").format(
+            alpha=alpha, scale=lesson.grad_scale, n=n)
+    return _("α = {alpha}, {n} iterations").format(alpha=alpha, n=n)
 
 
 def _paren(text: str) -> str:
@@ -58,7 +69,8 @@ def _text(run: Run, lang: str) -> Iterator[str]:
         for r in run.records:
             k = r.step
             yield ""
-            yield f"iteration {k}    L(w_{k - 1}) = {_f(r.loss, dtype)}"
+            yield _("iteration {k}    L(w_{prev}) = {loss}").format(
+                k=k, prev=k - 1, loss=_f(r.loss, dtype))
             yield f"  1. grad = {fv(r.grad)}"
             yield f"  2. α·grad = {alpha} · {_paren(fv(r.grad))} = {fv(r.step_size)}"
             yield (f"  3. w_{k} = w_{k - 1} − α·grad = {fv(before)} − "
@@ -72,19 +84,19 @@ def _text(run: Run, lang: str) -> Iterator[str]:
 def _final_lines(run: Run) -> Iterator[str]:
     dtype, final = run.header["dtype"], run.final
     n = final.step
-    yield (f"after {n} iterations: w_{n} = {fmt_vec(final.weights, dtype)}, "
-           f"L(w_{n}) = {_f(final.loss, dtype)}")
+    yield _("after {n} iterations: w_{n} = {weights}, L(w_{n}) = {loss}").format(
+        n=n, weights=fmt_vec(final.weights, dtype), loss=_f(final.loss, dtype))
     if run.diverged is not None:
-        yield f"diverged at step {run.diverged}"
+        yield _("diverged at step {k}").format(k=run.diverged)
 
 
 def _graph_text(run: Run) -> Iterator[str]:
     dtype = run.header["dtype"]
-    yield "forward: the graph is built as each operation runs"
+    yield _("forward: the graph is built as each operation runs")
     for n in run.nodes:
         fn = f"   [{n.grad_fn}]" if n.grad_fn else ""
         yield f"  {n.id:>4}  {n.op:<7} {n.label} = {fmt_vec(n.value, dtype)}{fn}"
-    yield "backward: gradients flow from the output back to the inputs"
+    yield _("backward: gradients flow from the output back to the inputs")
     for n in reversed(run.nodes):
         if n.grad is not None:
             yield f"  {n.id:>4}  ∂out/∂({n.label}) = {fmt_vec(n.grad, dtype)}"
@@ -98,20 +110,26 @@ def _graph_result(run: Run) -> Iterator[str]:
         yield f"{name}.grad = {fmt_vec(grad, dtype)}"
 
 
-TAGS = {FAILED: "FAIL", SKIPPED: "skip"}
+TAGS = {FAILED: N_("FAIL"), SKIPPED: N_("skip")}
+OK_TAG = N_("ok")
 
 
 def counts_text(c: Checkpoints) -> str:
-    return f"{c.passed} passed, {c.failed} failed, {c.skipped} skipped"
+    return _("{passed} passed, {failed} failed, {skipped} skipped").format(
+        passed=c.passed, failed=c.failed, skipped=c.skipped)
 
 
 def _checkpoint_lines(c: Checkpoints) -> Iterator[str]:
     if not c.results:
         return
-    yield "checkpoints"
+    yield _("checkpoints")
+    tags = {status: _(tag) for status, tag in TAGS.items()}
+    ok = _(OK_TAG)
     for r in c.results:
-        yield f"  {TAGS.get(r.status, 'ok'):<4}  line {r.line}: {r.detail}"
-    yield f"checkpoints: {counts_text(c)}"
+        tag = ljust(tags.get(r.status, ok), 4)
+        yield "  " + _("{tag}  line {line}: {detail}").format(tag=tag, line=r.line,
+                                                              detail=r.detail)
+    yield _("checkpoints: {counts}").format(counts=counts_text(c))
 
 
 def _summary(run: Run, lang: str) -> Iterator[str]:
@@ -207,14 +225,19 @@ def check_one(arg: str, options: dict[str, Any]) -> CheckReport:
     obj.update(ok=c.failed == 0, checkpoints=counts_json(c), failed=failures_json(c))
     if c.failed == 0:
         return CheckReport(0, obj, (f"OK {lesson.id}",), None)
-    lines = tuple(f"FAIL {lesson.id}: {lesson.label}:{r.line}: {r.detail}"
-                  for r in c.results if r.status == FAILED)
+    lines = tuple(_("FAIL {id}: {file}:{line}: {detail}").format(
+        id=lesson.id, file=lesson.label, line=r.line, detail=r.detail)
+        for r in c.results if r.status == FAILED)
     return CheckReport(1, obj, lines, None)
 
 
-def _check_chunk(args: tuple[str, ...], options: dict[str, Any]) -> list[CheckReport]:
+def _check_chunk(args: tuple[str, ...], options: dict[str, Any],
+                 lang: str | None = None) -> list[CheckReport]:
     """check_one for a few files, with the cyclic collector paused: parsing makes many small
-    objects and no lasting cycles, and the pause saves a sixth of the time."""
+    objects and no lasting cycles, and the pause saves a sixth of the time. A worker process
+    speaks the language it is given."""
+    if lang is not None:
+        set_lang(lang)
     paused = gc.isenabled()
     gc.disable()
     try:
@@ -251,7 +274,8 @@ def check_many(args: list[str], options: dict[str, Any]) -> Iterator[CheckReport
     chunks = [tuple(args[i:i + size]) for i in range(0, len(args), size)]
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     try:
-        for reports in pool.map(_check_chunk, chunks, [options] * len(chunks)):
+        for reports in pool.map(_check_chunk, chunks, [options] * len(chunks),
+                                [get_lang()] * len(chunks)):
             yield from reports
     finally:        # a reader gone early (`| head`) leaves no chunk to be checked for nothing
         pool.shutdown(cancel_futures=True)
