@@ -523,13 +523,16 @@ def update_readme(record: dict) -> None:
 def merged(path: Path, new: list[dict]) -> list[dict]:
     """The figures recorded at path with the new ones in their place, in the table's order,
     each judged against today's target."""
-    old = []
+    record: dict = {}
     if path.exists():
         try:
-            old = json.loads(path.read_text(encoding="utf-8")).get("figures", [])
+            record = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            old = []
-    by_id = {f["id"]: f for f in old if f.get("id") in SPECS and "date" in f}
+            record = {}
+    # a figure without its own date, commit and load was measured with the record's
+    stamp = {"date": record.get("date"), "commit": record.get("machine", {}).get("commit"),
+             "load_before": record.get("load_before")}
+    by_id = {f["id"]: {**stamp, **f} for f in record.get("figures", []) if f.get("id") in SPECS}
     by_id.update({f["id"]: f for f in new})
     out = []
     for fid in SPECS:
