@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import compileall
-import importlib.util
 import datetime as dt
+import importlib.util
 import json
 import os
 import platform
@@ -62,8 +62,8 @@ class Size:
     extras: bool = True               # the figures that explain, beside those that are judged
 
 
-QUICK = Size(replay_steps=10_000, replay_rounds=1, torch_rounds=1, frame_rounds=1, steps=5, jumps=1, memory_steps=20_000, memory_rounds=1,
-             extras=False)
+QUICK = Size(replay_steps=10_000, replay_rounds=1, torch_rounds=1, frame_rounds=1, steps=5,
+             jumps=1, memory_steps=20_000, memory_rounds=1, extras=False)
 
 
 # id: (name in the table, unit, target); the value must be at or below the target
@@ -538,6 +538,8 @@ def merged(path: Path, new: list[dict]) -> list[dict]:
     for fid in SPECS:
         if fid in by_id:
             f = dict(by_id[fid])
+            if f["load_before"] is not None:
+                f["load_before"] = round(f["load_before"], 2)
             f["figure"], f["unit"], f["target"] = SPECS[fid]
             f["met"] = f["value"] is not None and f["value"] <= f["target"]
             out.append(f)
