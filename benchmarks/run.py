@@ -1,22 +1,26 @@
-"""gdtutor's benchmarks: the speed a student feels, each figure against its target.
+"""gdtutor's benchmarks: the speed a student feels, each figure against its baseline and target.
 
-    python benchmarks/run.py            every figure, full size (a few minutes)
-    python benchmarks/run.py --quick    every figure, tiny sizes (a smoke run, not a measurement)
+    python benchmarks/run.py                     every figure but fast_tests, full size
+    python benchmarks/run.py --only replay_torch one measurement (see --help for the names)
+    python benchmarks/run.py --only fast_tests   the fast test tier's wall time (slow itself)
+    python benchmarks/run.py --quick             tiny sizes: checks the harness, measures nothing
 
-Prints a table and writes benchmarks/results.json (or --out PATH). A full run to the default
-path also rewrites the results section of benchmarks/README.md. Every figure is a median over
-repeated runs; where a target is a ratio, both sides are measured in the same run, in
-alternating order. See benchmarks/README.md for what each figure means and how it is taken.
+Prints a table and, at full size, merges the figures into benchmarks/results.json (or --out
+PATH) and rewrites the results section of benchmarks/README.md from it. Every figure is a
+median over repeated runs; where a target is a ratio, both sides are measured in the same run,
+in alternating order. See benchmarks/README.md for what each figure means.
 """
 from __future__ import annotations
 
 import argparse
 import compileall
 import datetime as dt
+import importlib.util
 import json
 import os
 import platform
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -36,8 +40,7 @@ from terminal import Terminal  # noqa: E402
 RESULTS = HERE / "results.json"
 README = HERE / "README.md"
 LESSON = "grad-descent"               # the document's gradDescent: float32, lr 0.01, half_mse
-TITLE = "gradDescent"                 # on the lesson screen's status line
-HELLO = "Hello, world"
+TITLE = "gradDescent"                 # on the lesson screen's status line and the baseline's
 TORCH_READY = "L(w0) ="               # step 0 on screen: torch has computed the loss
 FRAME_QUIET = 0.15                    # no output for this long: the frame is painted
 STEP_QUIET = 0.1                      # no output for this long: the update is complete
@@ -49,8 +52,7 @@ class Size:
 
     replay_steps: int = 100_000
     replay_rounds: int = 5
-    torch_rounds: int = 3
-    verbatim: bool = True             # also time the document's torch loop exactly as printed
+    torch_rounds: int = 5
     frame_rounds: int = 11
     steps: int = 50
     jumps: int = 5
@@ -60,22 +62,22 @@ class Size:
     extras: bool = True               # the figures that explain, beside those that are judged
 
 
-QUICK = Size(replay_steps=10_000, replay_rounds=1, torch_rounds=1, verbatim=False,
-             frame_rounds=1, steps=5, jumps=1, memory_steps=20_000, memory_rounds=1,
-             extras=False)
+QUICK = Size(replay_steps=10_000, replay_rounds=1, torch_rounds=1, frame_rounds=1, steps=5,
+             jumps=1, memory_steps=20_000, memory_rounds=1, extras=False)
 
 
 # id: (name in the table, unit, target); the value must be at or below the target
 SPECS = {
     "replay_numpy": ("replay, numpy", "×", 2.0),
-    "replay_torch": ("replay, torch", "×", 3.0),
-    "first_frame": ("first frame", "×", 1.5),
-    "first_frame_torch": ("first frame, torch lesson", "×", 1.5),
+    "replay_torch": ("replay, torch", "×", 1.0),
+    "first_frame": ("first frame, numpy lesson", "×", 1.1),
+    "first_frame_torch": ("first frame, torch lesson", "×", 1.1),
     "step_latency_80x24": ("step latency, 80×24 (p95)", "ms", 30.0),
     "step_latency_120x40": ("step latency, 120×40 (p95)", "ms", 30.0),
-    "bytes_per_step": ("bytes per step, 100×30", "B", 4096),
+    "bytes_per_step": ("bytes per step, 100×30", "B", 6144),
     "long_jump": ("long jump to 10,000", "s", 0.3),
     "history_memory": ("history memory", "MB", 150.0),
+    "fast_tests": ("pytest -m 'not slow'", "s", 120.0),
 }
 
 
@@ -229,8 +231,8 @@ def replay_figure(size: Size, backend: str) -> Figure:
         base_name = "bare numpy loop, float32"
     else:
         fid, rounds = "replay_torch", size.torch_rounds
-        base = script("baselines/doc_torch.py", n, "nograd")
-        base_name = "the document's torch loop (formula gradient, no graph)"
+        base = script("baselines/doc_torch.py", n)
+        base_name = "the document's loop, loss.backward() and the update under no_grad"
     samples = alternating(rounds, {"gdtutor": lambda: run(ours), "baseline": lambda: run(base)})
     ours_runs = [r.wall for r in samples["gdtutor"]]
     base_runs = [r.wall for r in samples["baseline"]]
@@ -260,11 +262,6 @@ def replay_figure(size: Size, backend: str) -> Figure:
         details["loop_baseline_s"] = round(median(inside["baseline"]), 3)
         details["loop_ratio"] = round(details["loop_gdtutor_s"] / details["loop_baseline_s"], 2)
         details["per_step_us"] = round(details["loop_gdtutor_s"] / n * 1e6, 1)
-    if backend == "torch" and size.verbatim:
-        verbatim = run(script("baselines/doc_torch.py", n, "verbatim"))
-        details["verbatim_s"] = round(verbatim.wall, 3)
-        details["verbatim_maxrss_mb"] = round(verbatim.maxrss_mb, 1)
-        details["ratio_to_verbatim"] = round(ours_s / verbatim.wall, 2)
     return figure(fid, round(paired_ratio(ours_runs, base_runs), 2), details)
 
 
@@ -304,7 +301,7 @@ def first_paint(argv: list[str], marker: str, cols: int = 80, rows: int = 24,
 
 
 def first_frame_figures(size: Size) -> list[Figure]:
-    hello = script("baselines/hello_app.py")
+    baseline = script("baselines/textual_app.py")
     lesson = gdtutor(LESSON)
     torch_lesson = gdtutor(LESSON, "--backend", "torch")
     torch_ready: list[float] = []
@@ -321,12 +318,12 @@ def first_frame_figures(size: Size) -> list[Figure]:
 
     errors: dict[str, str] = {}
     samples = alternating(size.frame_rounds, {
-        "hello": lambda: first_paint(hello, HELLO)[0],
+        "baseline": lambda: first_paint(baseline, TITLE)[0],
         "lesson": lambda: first_paint(lesson, TITLE)[0],
         "torch": torch_first}, errors)
-    if "hello" in errors:
-        raise RuntimeError(f"the hello-world baseline failed: {errors['hello']}")
-    hello_s = median(samples["hello"])
+    if "baseline" in errors:
+        raise RuntimeError(f"the baseline app failed: {errors['baseline']}")
+    base_s = median(samples["baseline"])
     out = []
     for fid, key, argv in (("first_frame", "lesson", lesson),
                            ("first_frame_torch", "torch", torch_lesson)):
@@ -336,13 +333,15 @@ def first_frame_figures(size: Size) -> list[Figure]:
         ours = median(samples[key])
         details = {"rounds": size.frame_rounds, "terminal": "80×24 pty, TERM=xterm-256color",
                    "command": " ".join(["gdtutor", *argv[3:]]),
-                   "gdtutor_s": round(ours, 3), "hello_world_s": round(hello_s, 3),
-                   "ratio_of_medians": round(ours / hello_s, 2),
+                   "baseline": "benchmarks/baselines/textual_app.py",
+                   "gdtutor_s": round(ours, 3), "baseline_s": round(base_s, 3),
+                   "ratio_of_medians": round(ours / base_s, 2),
                    "gdtutor_runs_s": [round(v, 3) for v in samples[key]],
-                   "hello_world_runs_s": [round(v, 3) for v in samples["hello"]]}
+                   "baseline_runs_s": [round(v, 3) for v in samples["baseline"]]}
         if key == "torch" and torch_ready:
             details["torch_numbers_on_screen_s"] = round(median(torch_ready), 3)
-        out.append(figure(fid, round(paired_ratio(samples[key], samples["hello"]), 2), details))
+        out.append(figure(fid, round(paired_ratio(samples[key], samples["baseline"]), 2),
+                          details))
     return out
 
 
@@ -368,18 +367,12 @@ def steps_in_terminal(size: Size, cols: int, rows: int,
 
 def step_figures(size: Size) -> list[Figure]:
     out = []
-    floor = None
-    if size.extras:   # Textual's own answer to a key that changes one line, on this machine
-        floor, _ = steps_in_terminal(size, 80, 24, script("baselines/counter_app.py"))
     for cols, rows in ((80, 24), (120, 40)):
         latencies, written = steps_in_terminal(size, cols, rows)
         out.append(figure(f"step_latency_{cols}x{rows}", round(percentile(latencies, 95), 1), {
             "steps": size.steps, "p50_ms": round(median(latencies), 1),
             "p95_ms": round(percentile(latencies, 95), 1), "max_ms": round(max(latencies), 1),
-            "mean_bytes": round(statistics.mean(written)),
-            **({"textual_floor_p50_ms": round(median(floor), 1),
-                "textual_floor_p95_ms": round(percentile(floor, 95), 1)}
-               if floor and cols == 80 else {})}))
+            "mean_bytes": round(statistics.mean(written))}))
     latencies, written = steps_in_terminal(size, 100, 30)
     out.append(figure("bytes_per_step", round(statistics.mean(written)), {
         "steps": size.steps, "TERM": "xterm-256color", "p50_bytes": round(median(written)),
@@ -401,6 +394,21 @@ def long_jump_figure(size: Size) -> Figure:
     return figure("long_jump", round(median(times), 3), {
         "jumps": size.jumps, "runs_s": [round(t, 3) for t in times], "terminal": "80×24",
         "keys": f"g {target} Enter, r between jumps"})
+
+
+def fast_tests_figure(size: Size) -> Figure:
+    """Wall time of the fast test tier, as a contributor runs it (with pytest-xdist on every
+    core where it is installed). At --quick size, one small test file stands in, on one core."""
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow"]
+    if size is QUICK:
+        argv += ["tests/test_lines.py"]
+    elif importlib.util.find_spec("xdist") is not None:
+        argv += ["-n", str(os.cpu_count() or 1)]
+    done = run(argv)
+    summary = (done.stdout.strip().splitlines() or [""])[-1]
+    return figure("fast_tests", round(done.wall, 1), {
+        "command": shlex.join(["python", *argv[1:]]), "cores": os.cpu_count(),
+        "summary": summary})
 
 
 # -- the record -------------------------------------------------------------------------------
@@ -440,7 +448,9 @@ GROUPS: dict[str, tuple[Callable[[Size], Figure | list[Figure]], tuple[str, ...]
     "steps": (step_figures, ("step_latency_80x24", "step_latency_120x40", "bytes_per_step")),
     "long_jump": (long_jump_figure, ("long_jump",)),
     "history_memory": (memory_figure, ("history_memory",)),
+    "fast_tests": (fast_tests_figure, ("fast_tests",)),
 }
+DEFAULT = [name for name in GROUPS if name != "fast_tests"]   # fast_tests only when asked
 
 
 def measure(names: list[str], size: Size) -> list[Figure]:
@@ -466,36 +476,37 @@ def show(value: float | None, unit: str) -> str:
     return f"{value:g} {unit}"
 
 
-def table(figures: list[Figure]) -> str:
-    rows = [("figure", "measured", "target", "", "how")]
-    for f in figures:
-        how = f.error or ", ".join(f"{k} {v}" for k, v in f.details.items()
-                                   if k in ("gdtutor_s", "baseline_s", "hello_world_s",
-                                            "p50_ms", "p95_bytes", "cpu_ratio"))
-        rows.append((f.name, show(f.value, f.unit), f"≤ {show(f.target, f.unit)}",
-                     "ok" if f.met else "MISSED", how))
+def row(f: dict) -> tuple[str, ...]:
+    """(figure, gdtutor, baseline, ratio, target, verdict) of one figure's JSON."""
+    d = f["details"]
+    if f["unit"] == "×":
+        ours = f"{d['gdtutor_s']} s" if "gdtutor_s" in d else "—"
+        base = f"{d['baseline_s']} s" if "baseline_s" in d else "—"
+        ratio = show(f["value"], "×")
+    else:
+        ours, base, ratio = show(f["value"], f["unit"]), "—", "—"
+    verdict = "pass" if f["met"] else ("error" if f["error"] else "MISS")
+    return (f["figure"], ours, base, ratio, f"≤ {show(f['target'], f['unit'])}", verdict)
+
+
+def table(figures: list[dict]) -> str:
+    rows = [("figure", "gdtutor", "baseline", "ratio", "target", "")]
+    rows += [row(f) for f in figures]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
-
-
-# said once in the README's table of figures, not in every row of results
-README_SKIPS = ("command", "baseline", "terminal", "keys", "TERM", "runs_mb")
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines += [f"{f['figure']}: {f['error']}" for f in figures if f["error"]]
+    return "\n".join(lines)
 
 
 def readme_block(record: dict) -> str:
     m = record["machine"]
-    load = record["load_before"]
-    lines = [f"Last run: {record['date']}, {m['cpu']}, {m['cores']} cores, {m['platform']}, "
-             f"Python {m['python']}, numpy {m['numpy']}, torch {m['torch']}, "
-             f"textual {m['textual']} (commit {m['commit']}; load average before the run "
-             f"{load if load is None else round(load, 2)}).", "",
-             "| figure | measured | target | | details |", "|---|---|---|---|---|"]
+    lines = [f"{m['cpu']}, {m['cores']} cores, {m['platform']}, Python {m['python']}, "
+             f"numpy {m['numpy']}, torch {m['torch']}, textual {m['textual']}.", "",
+             "| figure | gdtutor | baseline | ratio | target | | measured (commit, load average) |",
+             "|---|---|---|---|---|---|---|"]
     for f in record["figures"]:
-        details = "; ".join(f"{k} {v}" for k, v in f["details"].items()
-                            if k not in README_SKIPS and not k.endswith("_runs_s"))
-        lines.append(f"| {f['figure']} | {show(f['value'], f['unit'])} | "
-                     f"≤ {show(f['target'], f['unit'])} | {'ok' if f['met'] else 'MISSED'} | "
-                     f"{f['error'] or details} |")
+        when = f"{f['date'][:10]} ({f['commit']}, {f['load_before']})"
+        lines.append("| " + " | ".join(row(f)) + f" | {when} |")
     return "\n".join(lines)
 
 
@@ -509,37 +520,61 @@ def update_readme(record: dict) -> None:
     README.write_text(f"{head}{begin}\n{readme_block(record)}\n{end}{tail}", encoding="utf-8")
 
 
+def merged(path: Path, new: list[dict]) -> list[dict]:
+    """The figures recorded at path with the new ones in their place, in the table's order,
+    each judged against today's target."""
+    record: dict = {}
+    if path.exists():
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            record = {}
+    # a figure without its own date, commit and load was measured with the record's
+    stamp = {"date": record.get("date"), "commit": record.get("machine", {}).get("commit"),
+             "load_before": record.get("load_before")}
+    by_id = {f["id"]: {**stamp, **f} for f in record.get("figures", []) if f.get("id") in SPECS}
+    by_id.update({f["id"]: f for f in new})
+    out = []
+    for fid in SPECS:
+        if fid in by_id:
+            f = dict(by_id[fid])
+            if f["load_before"] is not None:
+                f["load_before"] = round(f["load_before"], 2)
+            f["figure"], f["unit"], f["target"] = SPECS[fid]
+            f["met"] = f["value"] is not None and f["value"] <= f["target"]
+            out.append(f)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="tiny sizes: checks the harness only")
     p.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON results")
-    p.add_argument("--only", help=f"comma-separated subset of: {', '.join(GROUPS)}")
+    p.add_argument("--only", help=f"comma-separated subset of: {', '.join(GROUPS)} "
+                                  f"(default: all but fast_tests)")
     args = p.parse_args(argv)
-    names = args.only.split(",") if args.only else list(GROUPS)
+    names = args.only.split(",") if args.only else DEFAULT
     unknown = [n for n in names if n not in GROUPS]
     if unknown:
         p.error(f"unknown figure(s): {', '.join(unknown)}")
     size = QUICK if args.quick else Size()
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    started = time.perf_counter()
     compile_checkout()
-    figures = measure(names, size)
-    record = {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "quick": args.quick,
-        "machine": machine(),
-        "load_before": load_before,
-        "load_after": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-        "seconds": round(time.perf_counter() - started, 1),
-        "figures": [f.as_json() for f in figures],
-    }
+    info = machine()
+    stamp = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+             "commit": info["commit"],
+             "load_before": None if load_before is None else round(load_before, 2)}
+    figures = [{**f.as_json(), **stamp} for f in measure(names, size)]
+    print(table(figures))
+    print(f"\n{sum(f['met'] for f in figures)} of {len(figures)} figures at or better than "
+          f"target; written to {args.out}")
+    # a quick run records only itself; a full run keeps the figures it did not measure
+    record = {"quick": args.quick, "machine": info,
+              "figures": figures if args.quick else merged(args.out, figures)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    if not args.quick and args.only is None and args.out.resolve() == RESULTS.resolve():
+    if not args.quick and args.out.resolve() == RESULTS.resolve():
         update_readme(record)
-    print(table(figures))
-    print(f"\n{sum(f.met for f in figures)} of {len(figures)} figures at or better than target; "
-          f"written to {args.out}")
     return 0
 
 

@@ -1,85 +1,17 @@
 """A program in a real pseudo-terminal of a given size: write keys, time what it paints."""
 from __future__ import annotations
 
-import codecs
 import fcntl
 import os
-import re
-import select
+import queue
 import signal
 import struct
 import subprocess
 import termios
+import threading
 import time
-import unicodedata
 
-# a control sequence (CSI), a string (OSC, DCS, …) ended by BEL or ST, another escape, or text
-TOKEN = re.compile(r"\x1b\[([0-?]*)[ -/]*([@-~])|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)|"
-                   r"\x1b[^\[\]PX^_]|([^\x1b]+)")
-INCOMPLETE = re.compile(r"\x1b(\[[0-?]*[ -/]*|[\]PX^_][^\x07\x1b]*\x1b?)?$")
-
-
-class Screen:
-    """Just enough of a terminal to read what a full-screen program has drawn: cursor
-    positioning, text (double-width characters take two columns) and clearing. Colours and
-    modes are read past. The figures wait on what is on this screen, never on bytes in the
-    stream: an app that writes only the cells that changed never repeats a whole line."""
-
-    def __init__(self, cols: int, rows: int) -> None:
-        self.cols, self.rows = cols, rows
-        self.cells = [[" "] * cols for _ in range(rows)]
-        self.x = self.y = 0
-        self._decode = codecs.getincrementaldecoder("utf-8")("replace").decode
-        self._pending = ""
-
-    def text(self) -> str:
-        return "\n".join("".join(line) for line in self.cells)
-
-    def feed(self, data: bytes) -> None:
-        text = self._pending + self._decode(data)
-        cut = INCOMPLETE.search(text)
-        text, self._pending = (text[:cut.start()], text[cut.start():]) if cut else (text, "")
-        for m in TOKEN.finditer(text):
-            if m.group(3) is not None:
-                self._write(m.group(3))
-            elif m.group(2) is not None:
-                self._control(m.group(1), m.group(2))
-
-    def _control(self, params: str, final: str) -> None:
-        if params.startswith("?"):
-            return
-        args = [int(p) if p.isdigit() else 0 for p in params.split(";")] if params else []
-        if final in "Hf":
-            row = args[0] if args and args[0] else 1
-            col = args[1] if len(args) > 1 and args[1] else 1
-            self.y, self.x = min(row, self.rows) - 1, min(col, self.cols) - 1
-        elif final == "J" and args and args[0] in (2, 3):
-            self.cells = [[" "] * self.cols for _ in range(self.rows)]
-        elif final == "K":
-            self.cells[self.y][self.x:] = [" "] * (self.cols - self.x)
-        elif final in "ABCD":
-            n = args[0] if args and args[0] else 1
-            dy, dx = {"A": (-n, 0), "B": (n, 0), "C": (0, n), "D": (0, -n)}[final]
-            self.y = max(0, min(self.rows - 1, self.y + dy))
-            self.x = max(0, min(self.cols - 1, self.x + dx))
-
-    def _write(self, text: str) -> None:
-        line = self.cells[self.y]
-        for ch in text:
-            if ch == "\r":
-                self.x = 0
-            elif ch == "\n":
-                self.y = min(self.y + 1, self.rows - 1)
-                line = self.cells[self.y]
-            elif ch < " " or unicodedata.combining(ch):
-                continue
-            else:
-                wide = unicodedata.east_asian_width(ch) in "WF"
-                if self.x < self.cols:
-                    line[self.x] = ch
-                if wide and self.x + 1 < self.cols:
-                    line[self.x + 1] = ""
-                self.x = min(self.x + (2 if wide else 1), self.cols)
+import pyte
 
 
 def _controlling_tty() -> None:
@@ -93,6 +25,10 @@ class Terminal:
 
     The size is set on the pty before the child starts, so its first look at the terminal
     already sees it. Nothing answers the child's terminal queries, as with a plain xterm.
+    A thread reads the pty and stamps each chunk as it arrives; the chunks are fed to a pyte
+    screen only when the screen is looked at, so that parsing (slow, in Python) never delays
+    a time stamp. The figures wait on what is on the screen, never on bytes in the stream:
+    an app that writes only the cells that changed repeats no line.
     """
 
     def __init__(self, argv: list[str], cols: int, rows: int, env: dict[str, str] | None = None,
@@ -100,29 +36,53 @@ class Terminal:
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         self.fd = master
-        self.screen = Screen(cols, rows)
+        self._screen = pyte.Screen(cols, rows)
+        self._stream = pyte.ByteStream(self._screen)
+        self._unparsed: list[bytes] = []
+        self._arrivals: queue.SimpleQueue = queue.SimpleQueue()
+        self._ended = False
         self.chunks: list[tuple[float, bytes]] = []
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
                                      cwd=cwd, preexec_fn=_controlling_tty, close_fds=True)
         os.close(slave)
+        self._reader = threading.Thread(target=self._read_pty, daemon=True)
+        self._reader.start()
 
     # -- reading -------------------------------------------------------------------------
 
+    def _read_pty(self) -> None:
+        while True:
+            try:
+                data = os.read(self.fd, 65536)
+            except OSError:          # the child closed the terminal
+                data = b""
+            self._arrivals.put((time.perf_counter(), data))
+            if not data:
+                return
+
     def _read(self, timeout: float) -> bool:
-        """Read whatever arrives within timeout seconds; False if nothing did."""
-        ready, _, _ = select.select([self.fd], [], [], max(timeout, 0))
-        if not ready:
-            return False
-        try:
-            data = os.read(self.fd, 65536)
-        except OSError:          # the child closed the terminal
-            data = b""
-        if not data:
+        """Take the next chunk that arrives within timeout seconds; False if none did."""
+        if self._ended:
             raise EOFError("the program closed the terminal")
-        self.chunks.append((time.perf_counter(), data))
-        self.screen.feed(data)
+        try:
+            arrived, data = self._arrivals.get(timeout=max(timeout, 0))
+        except queue.Empty:
+            return False
+        if not data:
+            self._ended = True
+            raise EOFError("the program closed the terminal")
+        self.chunks.append((arrived, data))
+        self._unparsed.append(data)
         return True
+
+    @property
+    def display(self) -> list[str]:
+        """The screen's lines, as a terminal would show them now."""
+        for data in self._unparsed:
+            self._stream.feed(data)
+        self._unparsed.clear()
+        return self._screen.display
 
     def output(self, since: int = 0) -> bytes:
         return b"".join(data for _, data in self.chunks[since:])
@@ -130,7 +90,7 @@ class Terminal:
     def wait_for(self, marker: str, timeout: float) -> float:
         """Read until `marker` is on the screen; the arrival time of the chunk that put it there."""
         deadline = time.perf_counter() + timeout
-        while marker not in self.screen.text():
+        while not any(marker in line for line in self.display):
             if not self._read(deadline - time.perf_counter()) and time.perf_counter() >= deadline:
                 raise TimeoutError(f"'{marker}' was not on the screen within {timeout} s")
         return self.chunks[-1][0] if self.chunks else self.started
@@ -189,6 +149,7 @@ class Terminal:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+        self._reader.join(timeout=5)     # the child is gone: the read ends with EIO
         os.close(self.fd)
 
     def __enter__(self) -> "Terminal":

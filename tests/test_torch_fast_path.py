@@ -1,8 +1,9 @@
-"""The torch backend's stepping path walks a chain-shaped autograd graph node by node instead of
-calling the autograd engine (gdtutor.torch_backend._Chain): the same nodes, so the same numbers,
-bit for bit; anything that is not such a chain goes to the engine."""
+"""The torch backend's stepping path (loss_and_grad: torch ops and torch.autograd.grad) gives the
+numpy backend's numbers, and torch's own when the same loss is written directly in torch; on the
+torch backend the document's gradDescent reaches the document's figures."""
 from __future__ import annotations
 
+import math
 from fractions import Fraction as F
 
 import numpy as np
@@ -10,140 +11,160 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from expressions import close, expressions, lesson_of
 from gdtutor.backend import initial_weights
-from gdtutor.expr import parse
+from gdtutor.checks import sse, verify
+from gdtutor.expr import render
 from gdtutor.catalog import builtin, resolve, with_overrides
-from gdtutor.model import Lesson
+from gdtutor.numbers import as_array
+from gdtutor.numpy_backend import NumpyBackend
 from gdtutor.stepper import Stepper
 
 torch = pytest.importorskip("torch")
-from gdtutor.torch_backend import TorchBackend, _Chain, _grad  # noqa: E402
+from gdtutor.torch_backend import TorchBackend  # noqa: E402
 
-
-def same(a, b) -> bool:
-    """Equal bit for bit, NaN where NaN."""
-    return np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True) and \
-        np.asarray(a).dtype == np.asarray(b).dtype
-
-
-def stepped(lesson, walk: bool, steps: int, dtype: str):
-    TorchBackend.walk_chains = walk
-    try:
-        s = Stepper(with_overrides(lesson, backend="torch", dtype=dtype, steps=steps))
-        s.run()
-    finally:
-        TorchBackend.walk_chains = True
-    return s, s._setting(0).backend
-
-
+REL = {"float64": 1e-12, "float32": 1e-5}
 DESCENT = [lesson.id for lesson in builtin() if lesson.kind == "descent"]
+FLOAT_DESCENT = [lesson.id for lesson in builtin()   # exact lessons run on numpy only
+                 if lesson.kind == "descent" and lesson.dtype != "exact"]
+
+# The expression language's functions, as torch spells them, for writing a loss directly.
+TORCH_NAMES = {"sum": torch.sum, "mean": torch.mean, "exp": torch.exp, "log": torch.log,
+               "sqrt": torch.sqrt, "abs": torch.abs, "sin": torch.sin, "cos": torch.cos,
+               "tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu,
+               "T": torch.t}
+
+
+def direct(lesson, w: np.ndarray, dtype: str, source: str | None = None):
+    """(loss, flat grad) of the lesson's expression (or its source text) evaluated by Python on
+    torch tensors, each parameter its own leaf, gradients by loss.backward()."""
+    tdtype = getattr(torch, dtype)
+
+    def tensor(value):
+        return torch.tensor(np.array(value, dtype=object).astype(np.float64), dtype=tdtype)
+
+    def on_tensors(fn):     # sum(1.5): a plain number is a tensor of the lesson's dtype
+        return lambda a: fn(torch.as_tensor(a, dtype=tdtype))
+
+    functions = {name: on_tensors(fn) for name, fn in TORCH_NAMES.items()}
+
+    names = {name: tensor(value) for name, value in lesson.constants}
+    leaves, offset = [], 0
+    for name, value in lesson.params:
+        shape = np.shape(np.array(value, dtype=object))
+        size = int(np.prod(shape)) if shape else 1
+        leaf = torch.tensor(w[offset:offset + size].reshape(shape), dtype=tdtype,
+                            requires_grad=True)
+        names[name] = leaf
+        leaves.append(leaf)
+        offset += size
+    source = render(lesson.expression) if source is None else source
+    loss = torch.as_tensor(eval(source, {"__builtins__": {}, **functions}, names), dtype=tdtype)
+    if loss.requires_grad:
+        loss.backward()
+    grads = [torch.zeros_like(leaf) if leaf.grad is None else leaf.grad for leaf in leaves]
+    return loss.item(), torch.cat([g.reshape(-1) for g in grads]).numpy()
+
+
+def agree(a, b, rel: float) -> bool:
+    """close(), with NaN where NaN and the same infinities (a diverging lesson)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    finite = np.isfinite(a) & np.isfinite(b)
+    same_rest = np.array_equal(a[~finite], b[~finite], equal_nan=True)
+    return same_rest and close(a[finite], b[finite], rel)
+
+
+def descent_lesson(lesson_id: str, dtype: str):
+    return with_overrides(resolve(lesson_id), backend="torch", dtype=dtype)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("lesson_id", DESCENT)
-def test_stepping_by_the_chain_equals_the_engine(lesson_id, dtype):
+def test_descent_lessons_equal_numpy_and_direct_torch(lesson_id, dtype):
+    """Along the lesson's own path (numpy's weights), at every step up to 2000."""
+    lesson = descent_lesson(lesson_id, dtype)
+    steps = min(lesson.iterations, 2000)
+    path = Stepper(with_overrides(lesson, backend="numpy", steps=steps))
+    path.run()
+    tb, nb, rel = TorchBackend(lesson, dtype), NumpyBackend(lesson, dtype), REL[dtype]
+    assert path.computed > 0
+    for k in range(path.computed + 1):
+        w = path.weights_at(k)
+        loss, grad = tb.loss_and_grad(w)
+        assert np.asarray(loss).dtype == grad.dtype == np.dtype(dtype)
+        nloss, ngrad = nb.loss_and_grad(w)
+        assert agree(loss, nloss, rel) and agree(grad, ngrad, rel), (k, loss, nloss, grad, ngrad)
+        if np.all(np.isfinite(w)):
+            dloss, dgrad = direct(lesson, w, dtype)
+            assert agree(loss, dloss, rel) and agree(grad, dgrad, rel), (k, loss, dloss)
+
+
+@pytest.mark.parametrize("lesson_id", FLOAT_DESCENT)
+def test_stepping_on_torch_keeps_every_checkpoint(lesson_id):
     lesson = resolve(lesson_id)
-    steps = min(lesson.iterations, 600)
-    a, backend = stepped(lesson, True, steps, dtype)
-    b, _ = stepped(lesson, False, steps, dtype)
-    assert a.computed == b.computed and a.diverged_at == b.diverged_at
-    n, known = a.computed, a._known_loss
-    assert same(a._w[:n + 1], b._w[:n + 1])
-    assert same(a._loss[:known], b._loss[:known]) and same(a._grad[:known], b._grad[:known])
-    assert backend._chain and backend._chain[0] is not None, "the lesson's graph is a chain"
+    stepper = Stepper(with_overrides(lesson, backend="torch"))
+    results = verify(stepper)
+    assert results and all(r.passed for r in results), [r.detail for r in results if not r.passed]
 
 
-def test_grad_descent_checkpoints_on_the_chain():
-    s, backend = stepped(resolve("grad-descent"), True, 10000, "float32")
-    assert backend._chain[0] is not None
-    assert np.all(np.abs(s.weights_at(1000) - [1.0372, 0.9102]) <= 1e-4)
-    w = s.weights_at(10000).astype(np.float32)
-    X = np.array([[1, 1], [3, 1]], np.float32)
-    r = X @ w - np.array([2, 4], np.float32)
-    assert abs(float(r @ r) - 2.8518343e-10) <= 1e-10
+def test_grad_descent_reaches_the_documents_figures_on_torch():
+    """gradDescent(X, y) printed [[1.0372], [0.9102]]; with numIt = 10000, [[1.0000], [1.0000]]
+    and an SSE of 2.8518e-10 (float32; the checkpoint's tolerance is 1e-10)."""
+    stepper = Stepper(with_overrides(resolve("grad-descent"), backend="torch", steps=10000))
+    stepper.run()
+    assert stepper.computed == 10000 and stepper.diverged_at is None
+    assert np.all(np.abs(stepper.weights_at(1000) - [1.0372, 0.9102]) <= 1e-4)
+    assert np.all(np.abs(stepper.weights_at(10000) - [1, 1]) <= 1e-4)
+    assert abs(float(sse(stepper, 10000)) - 2.8518e-10) <= 1e-10
 
 
-# One vector parameter v (one leaf, used whole) and constants of other shapes, so that both
-# chains and graphs the engine must take (v used twice, broadcasting) come up.
-V = (F(1, 2), F(-1), F(2))
-CONSTANTS = (("M", ((F(1), F(-1, 2), F(2)), (F(1, 4), F(3), F(-1)))),
-             ("u", (F(-3, 2), F(1, 3), F(1))), ("c", F(3, 2)))
-
-
-def lesson_of(source: str, dtype: str) -> Lesson:
-    expression = parse(source, ["v", "M", "u", "c"])
-    return Lesson(id="t", title=None, kind="graph", expression=expression, params=(("v", V),),
-                  constants=CONSTANTS, dtype=dtype)
-
-
-vector = st.recursive(
-    st.sampled_from(["v", "v * c", "u * v", "v - u", "2 * v", "T(M) @ (M @ v)", "(M @ v) @ M"]),
-    lambda c: st.one_of(
-        st.tuples(st.sampled_from(["tanh({})", "sin({})", "exp(-abs({}))", "relu({})",
-                                   "sigmoid({})", "-({})", "({})**2", "({})**3", "({}) / 3",
-                                   "sqrt(1 + ({})**2)", "log(1 + abs({}))", "({}) + u",
-                                   "M @ ({})", "c * ({})"]), c)
-        .map(lambda t: t[0].format(t[1]) if "M @" not in t[0] else f"T(M) @ (M @ ({t[1]}))"),
-        st.tuples(st.sampled_from(["({}) + ({})", "({}) * ({})"]), c, c)
-        .map(lambda t: t[0].format(t[1], t[2]))),
-    max_leaves=4)
-expressions = st.one_of(vector.map(lambda e: f"sum({e})"), vector.map(lambda e: f"mean({e})"),
-                        vector.map(lambda e: f"({e}) @ u"), vector.map(lambda e: f"sum({e}) / 4"),
-                        st.just("sum(M * v)"), st.just("sum(v * v)"), st.just("sum(v) * sum(v)"))
+def test_grad_descent_on_torch_equals_the_documents_autograd_loop():
+    """The document's loop with loss.backward() and the update under no_grad, in float32:
+    gdtutor's torch stepping takes the same 1000 steps, to the last bit."""
+    lesson = resolve("grad-descent")
+    X = torch.tensor(as_array(lesson.linear.X, "float32"))
+    y = torch.tensor(as_array(lesson.linear.y, "float32"))
+    eps = torch.tensor(0.01)
+    weights = torch.zeros(2, requires_grad=True)
+    losses = []
+    for _ in range(1000):
+        loss = torch.sum((X @ weights - y) ** 2) / (2 * 2)
+        loss.backward()
+        losses.append(loss.item())
+        with torch.no_grad():
+            weights -= eps * weights.grad
+        weights.grad = None
+    stepper = Stepper(with_overrides(lesson, backend="torch", steps=1000))
+    stepper.run()
+    assert np.array_equal(stepper.weights_at(1000), weights.detach().numpy())
+    assert np.array_equal(stepper.losses(999), np.array(losses, dtype=np.float32))
 
 
 @settings(max_examples=200, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
 @given(expressions, st.sampled_from(["float64", "float32"]))
-def test_hot_path_equals_the_engine_bit_for_bit(source, dtype):
-    lesson = lesson_of(source, dtype)
-    walked, engine = TorchBackend(lesson, dtype), TorchBackend(lesson, dtype)
-    engine.walk_chains = False
-    w = walked.weights(initial_weights(lesson))
-    hot_a, hot_b = walked.hot(), engine.hot()
-    for k in range(4):
-        la, ga = hot_a(w)
-        lb, gb = hot_b(w)
-        assert same(la, lb) and same(ga, gb), (source, k, la, lb, ga, gb)
-        w = (w - np.asarray(0.1, w.dtype) * ga).astype(w.dtype)
-    assert engine._chain == [None]
+def test_expressions_equal_numpy_and_direct_torch(source, dtype):
+    """At the initial values and after three steps of descent taken on torch's gradient."""
+    lesson = lesson_of(source, dtype=dtype)
+    tb, nb, rel = TorchBackend(lesson, dtype), NumpyBackend(lesson, dtype), REL[dtype]
+    w = tb.weights(initial_weights(lesson))
+    for _ in range(4):
+        with np.errstate(all="ignore"):
+            loss, grad = tb.loss_and_grad(w)
+            nloss, ngrad = nb.loss_and_grad(w)
+        if not (math.isfinite(loss) and np.all(np.isfinite(grad))):
+            break
+        assert np.asarray(loss).dtype == grad.dtype == np.dtype(dtype)
+        assert close(loss, nloss, rel) and close(grad, ngrad, rel), (source, loss, nloss)
+        dloss, dgrad = direct(lesson, w, dtype, source)
+        assert close(loss, dloss, rel) and close(grad, dgrad, rel), (source, loss, dloss)
+        w = (w - np.asarray(0.01, w.dtype) * grad).astype(w.dtype)
 
 
-def chain_of(source: str):
-    lesson = lesson_of(source, "float64")
-    backend = TorchBackend(lesson, "float64")
-    backend.hot()(backend.weights(initial_weights(lesson)))
-    return backend._chain[0]
-
-
-def test_what_is_a_chain():
-    assert chain_of("sum((M @ v - 1)**2)") is not None
-    assert chain_of("mean(tanh(v) * u)") is not None
-    assert chain_of("sum(v * v)") is None           # two edges into v: the engine adds them
-    assert chain_of("sum(M * v)") is None           # broadcast: the engine reduces the gradient
-    assert chain_of("sum(v * c)") is not None       # a 0-d constant broadcasts too, but not v
-
-
-def graph(source: str, w):
-    """out, leaf of one forward pass of source, as the backend would record it."""
-    leaf = torch.tensor(w, dtype=torch.float64, requires_grad=True)
-    M = torch.tensor([[1, -0.5, 2], [0.25, 3, -1]], dtype=torch.float64)
-    u = torch.tensor([-1.5, 1 / 3, 1], dtype=torch.float64)
-    return eval(source, {"torch": torch, "M": M, "u": u, "v": leaf}), leaf
-
-
-def test_a_graph_that_is_not_the_probed_chain_goes_to_the_engine():
-    w = [0.5, -1.0, 2.0]
-    seed = torch.ones((), dtype=torch.float64)
-    out, leaf = graph("torch.sum(torch.tanh(M @ v))", w)
-    chain, g = _Chain.probe(out, leaf, seed)
-    assert chain is not None
-    out, leaf = graph("torch.sum(torch.tanh(M @ v))", w)
-    assert torch.equal(chain(out, leaf, seed), g)
-    for other in ("torch.sum(torch.sin(M @ v))", "torch.sum(torch.tanh(v @ M.T))",
-                  "torch.sum(torch.tanh(M @ v) * u[:2])"):
-        out, leaf = graph(other, w)
-        assert chain(out, leaf, seed) is None, other
-        assert _grad(out, leaf, seed) is not None     # the graph is still there for the engine
-    out, _ = graph("torch.sum(torch.tanh(M @ v))", w)
-    assert chain(out, torch.tensor(w, dtype=torch.float64, requires_grad=True), seed) is None
+def test_a_weight_the_expression_does_not_use_has_a_zero_gradient():
+    params = (("x", F(3)), ("v", (F(1), F(2))))
+    for source, want in (("x ** 2", [6, 0, 0]), ("sum(v * v)", [0, 2, 4]), ("2 * 3", [0, 0, 0])):
+        lesson = lesson_of(source, params)
+        tb = TorchBackend(lesson, "float64")
+        _, grad = tb.loss_and_grad(tb.weights(initial_weights(lesson)))
+        assert grad.tolist() == want, source

@@ -1,13 +1,11 @@
-"""The baseline for replay on torch: the document's own gradDescent loop.
+"""The baseline for replay on torch: the document's gradDescent, with the loss differentiated by
+torch's autograd every iteration, as a torch user writes it.
 
-    grad = torch.mm(X.t(), (torch.mm(X, weights) - y)) / 2
-    weights = weights - eps * grad
+    python benchmarks/baselines/doc_torch.py ITERATIONS
 
-Its gradient is the formula, not autograd. As written, eps and the weights carry
-requires_grad=True, so every iteration also extends one autograd graph through all the
-iterations before it; `nograd` runs the same arithmetic without that graph (the faster loop,
-and the one the ratio is taken against); `verbatim` runs the code exactly as printed.
-Prints the loop's own time and the final weights as JSON.
+The loss is the lesson's, L(w) = sum((Xw - y)**2) / 2m; `loss.backward()` gives its gradient,
+which the document writes out as Xᵀ(Xw - y)/2 (m = 2); the step is taken under `torch.no_grad()`.
+Prints the loop's own time, the final weights and the last loss as JSON.
 """
 import json
 import sys
@@ -16,28 +14,23 @@ import time
 import torch
 
 
-def grad_descent(X, y, eps, weights, iterations):
-    for _ in range(iterations):
-        grad = torch.mm(X.t(), (torch.mm(X, weights) - y)) / 2
-        weights = weights - eps * grad
-    return weights
-
-
-def main(iterations: int, mode: str) -> None:
+def main(iterations: int) -> None:
     X = torch.tensor([[1.0, 1.0], [3.0, 1.0]])
     y = torch.tensor([[2.0], [4.0]])
-    verbatim = mode == "verbatim"
-    eps = torch.tensor(0.01, requires_grad=verbatim)
-    weights = torch.zeros(2, 1, requires_grad=verbatim)
+    m = X.shape[0]
+    eps = torch.tensor(0.01)
+    weights = torch.zeros(2, 1, requires_grad=True)
     start = time.perf_counter()
-    if verbatim:
-        weights = grad_descent(X, y, eps, weights, iterations)
-    else:
+    for _ in range(iterations):
+        loss = torch.sum((torch.mm(X, weights) - y) ** 2) / (2 * m)
+        loss.backward()
         with torch.no_grad():
-            weights = grad_descent(X, y, eps, weights, iterations)
+            weights -= eps * weights.grad
+        weights.grad = None
     loop = time.perf_counter() - start
-    print(json.dumps({"loop_s": loop, "weights": weights.detach().reshape(-1).tolist()}))
+    print(json.dumps({"loop_s": loop, "weights": weights.detach().reshape(-1).tolist(),
+                      "loss": loss.item()}))
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "nograd")
+    main(int(sys.argv[1]))
