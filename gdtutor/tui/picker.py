@@ -85,10 +85,10 @@ class PickerScreen(PaintsAfterStartup, Screen):
         options = []
         for number, lesson in enumerate(lessons, 1):
             if lesson is BUILT_IN:
-                options.append(Option(Text(f"    {BUILT_IN}", style="bold")))
+                options.append(Option(Text(f"   {BUILT_IN}", style="bold")))
                 continue
             if getattr(lesson, "error", None) is not None:     # a course's bad entry
-                options.append(Option(Text(f"{number:>2}. {lesson.name}: {lesson.error}",
+                options.append(Option(Text(f"{number}. {lesson.name}: {lesson.error}",
                                            style="red"), disabled=True))
                 continue
             prompt = Table.grid(padding=(0, 1))
