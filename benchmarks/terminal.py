@@ -157,3 +157,18 @@ class Terminal:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class Screen:
+    """A terminal screen of cols×rows that output is fed to (for output that arrives other
+    than from a pty, such as a websocket's frames)."""
+
+    def __init__(self, cols: int, rows: int) -> None:
+        self._screen = pyte.Screen(cols, rows)
+        self._stream = pyte.ByteStream(self._screen)   # a character may span two frames
+
+    def feed(self, data: str | bytes) -> None:
+        self._stream.feed(data.encode() if isinstance(data, str) else data)
+
+    def text(self) -> str:
+        return "\n".join(line.rstrip() for line in self._screen.display)

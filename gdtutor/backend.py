@@ -20,6 +20,21 @@ def checked_matmul(a, b):
     return a @ b
 
 
+def shape_error(op: str, label: str, shapes, exc: Exception) -> str:
+    """The message for an op its operands' shapes do not fit: the operator and both shapes
+    (`'@' cannot multiply shapes (3, 2) and (3,)`), then where in the expression."""
+    both = len(shapes) == 2 and all(len(shape) >= 1 for shape in shapes)
+    if op == "matmul" and both and len(shapes[0]) <= 2 and len(shapes[1]) <= 2:
+        return f"'@' cannot multiply shapes {shapes[0]} and {shapes[1]} (in '{label}')"
+    if op in ELEMENTWISE and both:
+        return (f"'{ELEMENTWISE[op]}' cannot combine shapes {shapes[0]} and {shapes[1]} "
+                f"(in '{label}')")
+    return f"cannot compute '{label}' on shapes {' and '.join(map(str, shapes))}: {exc}"
+
+
+ELEMENTWISE = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
+
+
 # The operators mean the same on numpy arrays, torch tensors and plain numbers.
 ARITHMETIC = {
     "add": lambda a, b: a + b,

@@ -186,3 +186,63 @@ def _show(value, dtype: str) -> str:
     flat = np.asarray(value, dtype=object).reshape(-1)
     text = [str(Fraction(v)) if dtype == "exact" else repr(to_float(v)).removesuffix(".0") for v in flat]
     return text[0] if len(text) == 1 else "[" + ", ".join(text) + "]"
+
+
+# -- marks: the checkpoints at one step, for the TUI while a lesson is written ------------------
+
+
+class Mark(NamedTuple):
+    """One checkpoint's verdict at a step, as the lesson screen shows it: `✓ as in the
+    document: w_3 = 7/4` or `✗ w_3: expected 7/4, got 3/2`."""
+
+    line: int           # the checkpoint's line in the lesson file
+    status: str         # PASSED, FAILED or SKIPPED
+    text: str
+
+
+def _label(field: str, k: int) -> str:
+    """How a mark names a checked value at step k."""
+    return {"weights": f"w_{k}", "loss": f"L(w_{k})", "grad": f"grad at w_{k}",
+            "sse": f"SSE(w_{k})", "value": "value", "diverged": "diverged at step",
+            "step": f"step {k}"}.get(field, field.removeprefix("grads.") + ".grad")
+
+
+def marks_at(stepper: Stepper, k: int) -> list[Mark]:
+    """The lesson's checkpoints at step k (a graph lesson: every checkpoint), each verified
+    against what the stepper has computed; the stepper is not moved. A step not computed yet
+    gives skipped marks."""
+    lesson, dtype = stepper.lesson, stepper.dtype
+    if lesson.kind == "graph":
+        results = [_verify_graph(stepper, c) for c in lesson.checkpoints]
+    else:
+        here = [c for c in lesson.checkpoints if c.step == k or c.diverged == k]
+        if not here:
+            return []
+        if k > stepper.computed:
+            return [Mark(c.line, SKIPPED, f"… step {k} not reached yet") for c in here]
+        results = [_verify_descent(stepper, c, diverged_at(stepper)) for c in here]
+    marks = []
+    for r in results:
+        if r.passed:
+            marks.append(Mark(r.checkpoint.line, PASSED,
+                              "✓ as in the document: " + _as_written(r, stepper, k)))
+        elif r.status == SKIPPED:
+            marks.append(Mark(r.checkpoint.line, SKIPPED, "… " + r.detail))
+        else:
+            parts = [f"{_label(m.field, k)}: expected {_show(m.expected, dtype)}, got "
+                     f"{'none' if m.got is None else stepper.fmt_vec(m.got)}"
+                     for m in r.mismatches]
+            marks.append(Mark(r.checkpoint.line, FAILED, "✗ " + "; ".join(parts)))
+    return marks
+
+
+def _as_written(r: Result, stepper: Stepper, k: int) -> str:
+    """A passed checkpoint's values, named as the lesson names them."""
+    c, dtype = r.checkpoint, stepper.dtype
+    if c.diverged is not None:
+        return f"diverged at step {c.diverged}"
+    shown = [(f, getattr(c, f)) for f in ("weights", "loss", "grad", "sse", "value")
+             if getattr(c, f) is not None]
+    parts = [f"{_label(f, k)} = {_show(v, dtype)}" for f, v in shown]
+    parts += [f"{name}.grad = {_show(v, dtype)}" for name, v in c.grads or ()]
+    return ", ".join(parts)

@@ -13,8 +13,10 @@ COMMANDS = ("replay", "check", "list", "analyze", "progress", "report", "serve")
 USAGE = N_("""\
 gdtutor                      open the lesson picker
 gdtutor LESSON               open one lesson (a built-in id or a .yaml file)
+gdtutor DIR                  open the picker of a course folder
 gdtutor replay LESSON        step a lesson headless, print a transcript, verify its checkpoints
 gdtutor check LESSON...      validate lesson files and verify their checkpoints
+gdtutor check DIR            check every lesson of a course folder
 gdtutor list                 the built-in lessons
 gdtutor analyze LESSON       stability (Hessian, eigenvalues, α_max) and a gradient check
 gdtutor progress             your progress in every lesson (--reset LESSON clears one)
@@ -176,10 +178,10 @@ def cmd_replay(args) -> int:
 
 def cmd_check(args) -> int:
     import json
-    from .transcript import check_many
+    from .catalog import check_targets
     options = {k: getattr(args, k) for k in ("backend", "dtype", "lr", "steps")}
     status = 0
-    for report in check_many(args.lessons, options):
+    for report in _check_reports(check_targets(args.lessons), options, args.lang):
         if report.error is not None:
             print(report.error, file=sys.stderr)
         if args.format == "json":
@@ -189,6 +191,31 @@ def cmd_check(args) -> int:
                 _write(line)
         status = max(status, report.status)
     return status
+
+
+def _check_reports(targets: list, options: dict, lang: str):
+    """A report for each target in order: lessons (str) checked together (in parallel when
+    many), a course's own verdict (a CourseNote) in its place among them."""
+    from .transcript import CheckReport, check_many
+    run: list[str] = []
+    for target in [*targets, None]:
+        if isinstance(target, str):
+            run.append(target)
+            continue
+        if run:
+            yield from check_many(run, options)
+            run = []
+        if target is None:
+            return
+        obj = {"file": target.file, "id": None, "ok": target.error is None, "checkpoints": None,
+               "failed": [], "error": None}
+        if target.error is None:
+            obj["course"] = target.title.get(lang)
+            yield CheckReport(0, obj, (f"OK course {obj['course']}",), None)
+        else:
+            e = target.error
+            obj["error"] = {"message": e.message, "file": e.file, "line": e.line, "field": e.field}
+            yield CheckReport(2, obj, (), str(e))
 
 
 def cmd_analyze(args) -> int:
@@ -345,11 +372,17 @@ def cmd_report(args) -> int:
 
 
 def cmd_tui(args) -> int:
-    lesson = _load(args.lesson, args) if args.lesson else None
+    from .catalog import Course, resolve_target, with_overrides
+    target = resolve_target(args.lesson) if args.lesson else None
+    course = target if isinstance(target, Course) else None
+    lesson = None
+    if target is not None and course is None:
+        lesson = with_overrides(target, backend=args.backend, dtype=args.dtype, lr=args.lr,
+                                steps=args.steps)
     from .tui.app import run
     overrides = {k: getattr(args, k) for k in ("backend", "dtype", "lr", "steps")
                  if getattr(args, k) is not None}
-    return run(lesson, lang=args.lang, ascii_plot=args.ascii, mouse=args.mouse,
+    return run(lesson, course=course, lang=args.lang, ascii_plot=args.ascii, mouse=args.mouse,
                overrides=overrides) or 0
 
 

@@ -5,7 +5,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .backend import Backend, Node
+from .backend import Backend, Node, shape_error
 from .errors import ExprError, NotFinite
 from .model import Lesson
 from .numbers import as_array
@@ -58,8 +58,7 @@ class NumpyBackend(Backend):
         except ZeroDivisionError:
             raise NotFinite(s.label) from None
         except (ValueError, TypeError, IndexError) as exc:
-            shapes = " and ".join(str(np.shape(a)) for a in args)
-            raise ExprError(f"cannot compute '{s.label}' on shapes {shapes}: {exc}") from None
+            raise ExprError(shape_error(s.op, s.label, [np.shape(a) for a in args], exc)) from None
         return np.asarray(out, dtype=object) if self.exact else np.asarray(out, dtype=self.np_dtype)
 
     def _check_exact_pow(self, s, base, exponent) -> None:

@@ -24,6 +24,7 @@ MAX_NUMBER_TEXT = 100
 
 KINDS = ("graph", "descent")
 LOSSES = ("sse", "half_mse")
+DATA_NAMES = ("X", "y", "m")      # what `data` gives an objective: X (m×d), y (m), m
 OBJECTIVES = {  # the linear form's sugar, in the expression language itself
     "sse": "sum((X @ w - y)**2)",
     "half_mse": "sum((X @ w - y)**2) / (2 * m)",
@@ -289,10 +290,9 @@ class Schema:
             if key not in top:
                 self.fail(f"missing required key '{key}' (a descent lesson needs it)",
                           root.line, None)
-        if ("data" in top) == ("objective" in top):
+        if "data" not in top and "objective" not in top:
             self.fail("a descent lesson needs 'data' (a linear model) or 'objective' "
-                      "(a free expression)" + (", not both" if "data" in top else ""),
-                      root.line, None)
+                      "(a free expression)", root.line, None)
         iterations = self.integer(top["iterations"], "iterations", 1, MAX_ITERATIONS)
         if dtype == "exact" and iterations > MAX_EXACT_ITERATIONS:
             self.fail(f"at most {MAX_EXACT_ITERATIONS} with exact arithmetic (exact fractions "
@@ -304,7 +304,7 @@ class Schema:
             else Fraction(1),
             iterations=iterations,
         )
-        fields.update(self.linear(top) if "data" in top else self.free(top))
+        fields.update(self.free(top) if "objective" in top else self.linear(top))
         linear = fields.get("linear") is not None
         size = sum(len(_flatten(value)) for _, value in fields["params"])
         checkpoints = []
@@ -318,13 +318,34 @@ class Schema:
             if key in top:
                 self.fail(f"'{key}' goes with 'objective'; a linear lesson (with 'data') "
                           "has 'init' instead", self.lines[key], key)
+        rows, y, bias = self.data(top)
+        n = len(rows[0])
+        if "init" in top:
+            init = self.vector(top["init"], "init")
+            if len(init) != n:
+                per = "one per column of X" + (", plus one for the bias" if bias else "")
+                self.fail(f"expected {n} value{'s' if n != 1 else ''} ({per}), got {len(init)}",
+                          top["init"].line, "init")
+        else:
+            init = (Fraction(0),) * n
+        loss = self.choice(top["loss"], "loss", LOSSES) if "loss" in top else "half_mse"
+        objective = parse(OBJECTIVES[loss], DATA_NAMES + ("w",))
+        return dict(
+            expression=objective,
+            params=(("w", init),),
+            constants=(("X", rows), ("y", y), ("m", Fraction(len(rows)))),
+            linear=Linear(X=rows, y=y, bias=bias, loss=loss),
+        )
+
+    def data(self, top: dict[str, YamlNode]) -> tuple[tuple, tuple, bool]:
+        """X's rows (with the column of ones when `bias: true`), y, and the bias flag."""
         data = self.mapping(top["data"], "data", ("X", "y"), ("X", "y"))
         X = self.array(data["X"], "data.X")
         if not isinstance(X, tuple) or len(_shape(X)) > 2:
             self.fail("expected a list of rows (or a flat list for one feature)",
                       data["X"].line, "data.X")
         rows = tuple(row if isinstance(row, tuple) else (row,) for row in X)
-        m, d = len(rows), len(rows[0])
+        m = len(rows)
         y = self.array(data["y"], "data.y")
         if isinstance(y, tuple) and len(_shape(y)) == 2 and _shape(y)[1] == 1:
             y = tuple(v for (v,) in y)  # a column, as the document's y.reshape(m, 1)
@@ -336,26 +357,15 @@ class Schema:
         bias = self.boolean(top["bias"], "bias") if "bias" in top else False
         if bias:
             rows = tuple(row + (Fraction(1),) for row in rows)
-        n = d + bias
-        if "init" in top:
-            init = self.vector(top["init"], "init")
-            if len(init) != n:
-                per = "one per column of X" + (", plus one for the bias" if bias else "")
-                self.fail(f"expected {n} value{'s' if n != 1 else ''} ({per}), got {len(init)}",
-                          top["init"].line, "init")
-        else:
-            init = (Fraction(0),) * n
-        loss = self.choice(top["loss"], "loss", LOSSES) if "loss" in top else "half_mse"
-        objective = parse(OBJECTIVES[loss], ("X", "y", "w", "m"))
-        return dict(
-            expression=objective,
-            params=(("w", init),),
-            constants=(("X", rows), ("y", y), ("m", Fraction(m))),
-            linear=Linear(X=rows, y=y, bias=bias, loss=loss),
-        )
+        return rows, y, bias
 
     def free(self, top: dict[str, YamlNode]) -> dict:
-        for key in LINEAR_KEYS:
+        """An objective over params, and over X, y and m when the lesson has `data`."""
+        for key in ("init", "loss") if "data" in top else LINEAR_KEYS:
+            if key in top and "data" in top:
+                self.fail(f"'{key}' goes with a linear lesson; with 'objective', the loss is "
+                          "the objective and the initial values are in 'params'",
+                          self.lines[key], key)
             if key in top:
                 self.fail(f"'{key}' goes with 'data' (a linear lesson), not with 'objective'",
                           self.lines[key], key)
@@ -363,8 +373,19 @@ class Schema:
             self.fail("a lesson with 'objective' needs 'params' (name: initial value)",
                       self.lines["objective"], "objective")
         params = self.names(top["params"], "params")
-        objective = self.expression(top["objective"], "objective", [n for n, _ in params])
-        return dict(expression=objective, params=params)
+        names = [n for n, _ in params]
+        constants: tuple = ()
+        if "data" in top:
+            for name in names:
+                if name in DATA_NAMES:
+                    self.fail(f"'{name}' is the data's name ({', '.join(DATA_NAMES)} come from "
+                              "'data'); choose another name", self.lines[f"params.{name}"],
+                              f"params.{name}")
+            rows, y, _ = self.data(top)
+            constants = (("X", rows), ("y", y), ("m", Fraction(len(rows))))
+            names += DATA_NAMES
+        objective = self.expression(top["objective"], "objective", names)
+        return dict(expression=objective, params=params, constants=constants)
 
     def descent_checkpoint(self, node: YamlNode, field: str, size: int, iterations: int,
                            linear: bool) -> Checkpoint:

@@ -345,7 +345,7 @@ def test_the_mutations_start_from_every_lesson_and_pass_unmutated():
             path.write_text(text, encoding="utf-8")
             status, out, err, seconds = check_in_process(path)
             assert_well_behaved(path, status, out, err, seconds)
-            assert status == (2 if name == "index.yaml" else 0), (name, err)
+            assert status == (2 if name == "course.yaml" else 0), (name, err)
         assert_nothing_written(cwd, folder)
 
 

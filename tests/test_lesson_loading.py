@@ -34,8 +34,8 @@ def _line_of(path: Path, pattern: str) -> int:
 
 def test_manifest_lists_every_lesson_file_once_in_order():
     folder = catalog.lessons_dir()
-    listed = yaml.safe_load((folder / "index.yaml").read_text(encoding="utf-8"))["lessons"]
-    on_disk = sorted(p.name for p in folder.glob("*.y*ml") if p.name != "index.yaml")
+    listed = yaml.safe_load((folder / "course.yaml").read_text(encoding="utf-8"))["lessons"]
+    on_disk = sorted(p.name for p in folder.glob("*.y*ml") if p.name != "course.yaml")
     assert sorted(listed) == on_disk
     assert len(set(listed)) == len(listed)
     assert [item.source.name for item in BUILTIN] == listed
@@ -112,7 +112,7 @@ def _both(path: Path) -> tuple:
 
 def test_every_builtin_file_reads_the_same_through_either_loader():
     folder = catalog.lessons_dir()
-    for path in [folder / "index.yaml"] + [item.source for item in BUILTIN]:
+    for path in [folder / "course.yaml"] + [item.source for item in BUILTIN]:
         fast, guarded = _both(path)
         assert fast == guarded, path.name
 
@@ -374,7 +374,7 @@ def test_resolve_finds_builtins_and_files(tmp_path):
     with pytest.raises(GdtutorError) as err:
         catalog.resolve("backprp")
     assert str(err.value) == ("gdtutor: unknown lesson 'backprp' (did you mean 'backprop'?): "
-                              "not a built-in id or a .yaml file (try 'gdtutor list')")
+                              "not a built-in id, a .yaml file or a folder (try 'gdtutor list')")
     with pytest.raises(GdtutorError, match="no such file"):
         catalog.resolve(str(tmp_path / "absent.yml"))
 
@@ -387,7 +387,7 @@ def test_builtin_is_cached_and_returns_a_fresh_list():
 
 def test_lessons_dir_is_the_repository_folder_when_not_installed():
     assert catalog.lessons_dir().name == "lessons"
-    assert (catalog.lessons_dir() / "index.yaml").is_file()
+    assert (catalog.lessons_dir() / "course.yaml").is_file()
 
 
 def _manifest(tmp_path: Path, listed, files):
@@ -395,21 +395,21 @@ def _manifest(tmp_path: Path, listed, files):
         (tmp_path / name).write_text(
             f"id: {Path(name).stem}\ntitle: T\nkind: graph\nexpression: x\ninputs: {{x: 1}}\n",
             encoding="utf-8")
-    (tmp_path / "index.yaml").write_text(yaml.safe_dump({"lessons": listed}), encoding="utf-8")
+    (tmp_path / "course.yaml").write_text(yaml.safe_dump({"lessons": listed}), encoding="utf-8")
 
 
 @pytest.mark.parametrize("listed, files, message", [
     (["a.yaml"], ["a.yaml", "b.yaml"], "'b.yaml' is in"),
     (["a.yaml", "b.yaml"], ["a.yaml"], "'b.yaml' is listed but there is no such file"),
     (["a.yaml", "a.yaml"], ["a.yaml"], "'a.yaml' is listed twice"),
-    (["../a.yaml"], ["a.yaml"], "expected a file name ending in .yaml"),
+    (["../a.yaml"], ["a.yaml"], "is outside the course's folder"),
 ])
 def test_the_manifest_must_match_the_folder(tmp_path, monkeypatch, listed, files, message):
     _manifest(tmp_path, listed, files)
     monkeypatch.setattr(catalog, "lessons_dir", lambda: tmp_path)
     with pytest.raises(GdtutorError, match=re.escape(message)) as err:
         catalog._builtin.__wrapped__()
-    assert "index.yaml" in str(err.value)
+    assert "course.yaml" in str(err.value)
 
 
 def test_a_lesson_id_must_match_its_file_name(tmp_path, monkeypatch):

@@ -59,7 +59,7 @@ def built_in(folder, monkeypatch, lesson_id: str, listed: str) -> None:
     listing `listed`."""
     (folder / "a.yaml").write_text(f"id: {lesson_id}\ntitle: T\nkind: graph\nexpression: x\n"
                                    "inputs: {x: 1}\n", encoding="utf-8")
-    (folder / "index.yaml").write_text(f"lessons: [{listed}]\n", encoding="utf-8")
+    (folder / "course.yaml").write_text(f"lessons: [{listed}]\n", encoding="utf-8")
     monkeypatch.setattr(lessons, "lessons_dir", lambda: folder)
 
 
@@ -116,15 +116,15 @@ async def test_the_picker_is_made_when_esc_first_asks_for_it_under_a_lesson_open
 
 async def test_a_broken_builtin_lesson_is_reported_in_the_picker_and_q_still_quits():
     def broken():
-        raise GdtutorError("no such file", file="lessons/index.yaml", line=3)
+        raise GdtutorError("no such file", file="lessons/course.yaml", line=3)
 
     app = record_notifications(lesson_app(lessons_source=broken))
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
         await press(pilot, "escape")
         assert isinstance(app.screen, PickerScreen)
-        assert any("index.yaml:3" in message for message in app.notified)
-        assert "index.yaml:3" in str(app.screen.query_one("#picker-error").render())
+        assert any("course.yaml:3" in message for message in app.notified)
+        assert "course.yaml:3" in str(app.screen.query_one("#picker-error").render())
         await press(pilot, "enter")                      # nothing to open, no crash
         await press(pilot, "q")
     assert app.return_code == 0

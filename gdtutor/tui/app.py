@@ -32,10 +32,11 @@ class GdtutorApp(App[None]):
 
     def __init__(self, lessons, stepper=None, *, lang: str = "en", ascii_plot: bool = False,
                  overrides: dict | None = None, end_on_signals: bool = False) -> None:
-        """`lessons`: the picker's list, or a function giving it (read when the picker is
-        first shown; a lesson opened at start does not wait for the others to load)."""
+        """`lessons`: the picker's list or Course, or a function giving one (read when the
+        picker is first shown; a lesson opened at start does not wait for the others to load)."""
         super().__init__()
-        self.lessons = lessons if callable(lessons) else list(lessons)
+        self.lessons = lessons if callable(lessons) or hasattr(lessons, "entries") \
+            else list(lessons)
         self.first = stepper
         self.lang = lang
         self.ascii_plot = ascii_plot
@@ -161,16 +162,31 @@ def terminal_refusal(environ=None, stdin=None, screen=None) -> str | None:
     return None
 
 
+def picker_lessons(lesson=None, course=None):
+    """What the picker lists: `course` (a Course, with a last entry for the built-in lessons);
+    else, under a lesson opened from a file in a course folder (one with course.yaml), a
+    function giving that course (read when esc first shows the picker); else the built-in
+    lessons (a function under a lesson, the list itself at start)."""
+    from ..catalog import builtin, course_of
+    if course is not None:
+        return course
+    if lesson is None:
+        return builtin()
+    if lesson.source is not None and not lesson.order:
+        return lambda: course_of(lesson) or builtin()
+    return builtin
+
+
 SERVED_BY = os.getppid()   # under `gdtutor serve`: the server (textual-serve's shell execs us)
 
 
-def run(lesson=None, *, lang: str = "en", ascii_plot: bool = False, mouse: bool | None = None,
-        overrides: dict | None = None) -> int:
-    """Start the TUI on the picker, or on `lesson` (already checked and overridden by the CLI).
+def run(lesson=None, *, course=None, lang: str = "en", ascii_plot: bool = False,
+        mouse: bool | None = None, overrides: dict | None = None) -> int:
+    """Start the TUI on the picker (of `course`, else of the built-in lessons), or on `lesson`
+    (already checked and overridden by the CLI).
 
-    The picker shown at start reads the built-in lessons first (a broken one is the usual
+    The picker shown at start reads its lessons first (a broken built-in one is the usual
     one-line error); under a lesson, it reads them when esc first shows it."""
-    from ..catalog import builtin
     from ..stepper import Stepper
     from .pending import PendingStepper, needs_loading
     refusal = terminal_refusal()
@@ -182,7 +198,7 @@ def run(lesson=None, *, lang: str = "en", ascii_plot: bool = False, mouse: bool 
         stepper = Stepper(lesson) if lesson is not None else None   # a bad lesson fails before drawing
     if mouse is None:
         mouse = not os.environ.get("SSH_CONNECTION")
-    app = GdtutorApp(builtin() if lesson is None else builtin, stepper, lang=lang,
+    app = GdtutorApp(picker_lessons(lesson, course), stepper, lang=lang,
                      ascii_plot=ascii_plot, overrides=overrides, end_on_signals=True)
     with caught_until_running(app.signals_seen):
         app.run(mouse=mouse)

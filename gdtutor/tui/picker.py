@@ -1,4 +1,6 @@
-"""The lesson picker: every built-in lesson in the document's order; Enter opens one."""
+"""The lesson picker: every built-in lesson in the document's order, or a course folder's
+lessons (its bad entries shown with their errors) and then the built-in lessons; Enter opens
+one."""
 from __future__ import annotations
 
 from typing import Callable, Iterable, Union
@@ -14,6 +16,7 @@ from .too_small import TooSmall
 
 Lessons = Union[Iterable, Callable[[], Iterable]]
 OPEN = "open the highlighted lesson (↑ and ↓ choose)"
+BUILT_IN = "built-in lessons"     # the last row of a course's picker
 
 
 class LessonList(OptionList):
@@ -42,19 +45,28 @@ class PickerScreen(Screen):
     composed: under a lesson opened from the command line, that is when esc first asks for it.
     """
 
-    BINDINGS = [Binding("enter", "open", "open", tooltip=OPEN)]
+    BINDINGS = [Binding("enter", "open", "open", tooltip=OPEN),
+                Binding("escape", "back", "back", show=False,
+                        tooltip="back to the course's picker (from the built-in lessons)")]
 
     def __init__(self, lessons: Lessons, lang: str = "en") -> None:
         super().__init__()
         self._source = lessons
-        self._lessons: list | None = None if callable(lessons) else list(lessons)
+        self._lessons: list | None = None
+        self.course = None      # the Course listed, if it is one
         self.lang = lang
 
     @property
     def lessons(self) -> list:
-        """The lessons listed (read now if they were not yet)."""
+        """The rows listed (read now if they were not yet): lessons; for a course, also each
+        bad entry (a catalog.Entry with its error) in its place and BUILT_IN last."""
         if self._lessons is None:
-            self._lessons = list(self._source())
+            found = self._source() if callable(self._source) else self._source
+            if hasattr(found, "entries"):
+                self.course = found
+                self._lessons = [e.lesson or e for e in found.entries] + [BUILT_IN]
+            else:
+                self._lessons = list(found)
         return self._lessons
 
     def compose(self) -> ComposeResult:
@@ -69,8 +81,18 @@ class PickerScreen(Screen):
             self.notify(str(error), severity="error", timeout=8)
             return [title, Static(Text(str(error), style="bold red"), id="picker-error"),
                     Footer(compact=True), TooSmall()]
+        if self.course is not None:
+            title = Static(f"{self.course.title.get(self.lang)}  ({self.course.folder})",
+                           id="picker-title")
         options = []
         for number, lesson in enumerate(lessons, 1):
+            if lesson is BUILT_IN:
+                options.append(Option(Text(f"   {BUILT_IN}", style="bold")))
+                continue
+            if getattr(lesson, "error", None) is not None:     # a course's bad entry
+                options.append(Option(Text(f"{number}. {lesson.name}: {lesson.error}",
+                                           style="red"), disabled=True))
+                continue
             prompt = Table.grid(padding=(0, 1))
             prompt.add_column(width=2, justify="right")
             prompt.add_column(ratio=1)
@@ -80,7 +102,7 @@ class PickerScreen(Screen):
             summary = lesson.summary.get(self.lang)
             if summary:
                 prompt.add_row("", Text(summary, style="italic"))
-            options.append(Option(prompt, id=lesson.id))
+            options.append(Option(prompt))     # ids may repeat in a folder
         return [title, LessonList(*options, id="lessons"), Footer(compact=True), TooSmall()]
 
     def _option_list(self):
@@ -93,10 +115,23 @@ class PickerScreen(Screen):
             options.highlighted = 0
 
     def on_option_list_option_selected(self, event) -> None:
-        self.app.open_lesson(self.lessons[event.option_index])
+        self._open(self.lessons[event.option_index])
 
     def action_open(self) -> None:
         options = self._option_list()
         index = options.highlighted if options is not None else None
         if index is not None:
-            self.app.open_lesson(self.lessons[index])
+            self._open(self.lessons[index])
+
+    def _open(self, row) -> None:
+        if row is BUILT_IN:
+            from ..catalog import builtin
+            self.app.push_screen(PickerScreen(builtin, self.lang))
+        elif getattr(row, "error", None) is not None:
+            self.notify(str(row.error), severity="error", timeout=8)
+        else:
+            self.app.open_lesson(row)
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 2:      # the built-in lessons, over a course's picker
+            self.app.pop_screen()
