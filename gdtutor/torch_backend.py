@@ -7,6 +7,7 @@ import torch
 from .backend import ARITHMETIC, Backend, Node
 from .errors import ExprError
 from .model import Lesson
+from .numbers import as_float, to_float
 
 
 def _engine_grad():
@@ -163,16 +164,17 @@ class TorchBackend(Backend):
             raise ExprError("exact arithmetic runs on the numpy backend only")
         self.torch_dtype = DTYPES[dtype]
         self.np_dtype = np.dtype(dtype)
-        # a literal stays a plain number, as in the document's `x ** 2` (torch: PowBackward0)
+        # a literal stays a plain number, as in the document's `x ** 2` (torch: PowBackward0);
+        # one too large for torch's integers goes through float (past its range: ±inf)
         super().__init__(lesson, dtype, self._tensor,
-                         lambda v: int(v) if v.denominator == 1 else float(v))
+                         lambda v: int(v) if v.denominator == 1 and abs(v) < 2 ** 53
+                         else to_float(v))
         self._fwd_ops = [(i, FORWARD[self.plan[i].op], self.plan[i].args) for i in self.order]
         self._hot = None
         self._chain: list = []
 
     def _tensor(self, value) -> torch.Tensor:
-        arr = np.array(value, dtype=object).astype(np.float64)
-        return torch.as_tensor(arr, dtype=self.torch_dtype)
+        return torch.as_tensor(as_float(value, self.np_dtype.name), dtype=self.torch_dtype)
 
     def _apply(self, s, args):
         if s.op not in ("add", "sub", "mul", "div", "pow"):
@@ -185,7 +187,7 @@ class TorchBackend(Backend):
             raise ExprError(f"cannot compute '{s.label}' on shapes {shapes}: {exc}") from None
 
     def weights(self, values) -> np.ndarray:
-        return np.array(values, dtype=object).astype(np.float64).astype(self.np_dtype).reshape(-1)
+        return as_float(tuple(values), self.np_dtype.name).reshape(-1)
 
     def _forward(self, w: torch.Tensor) -> list:
         values = self._template.copy()
