@@ -260,13 +260,29 @@ def cmd_analyze(args) -> int:
     if lesson.kind != "descent":
         raise GdtutorError(f"'{lesson.id}' is a graph lesson: analyze is for descent lessons "
                            "(a graph has no α and no Hessian to analyse)", file=lesson.label)
+    from .numbers import quiet_arithmetic
     _stepper(lesson, args)     # a backend that cannot start is blamed as replay blames it
-    if args.format == "json":
-        _write_json(json.dumps(analyze(lesson), ensure_ascii=False))
-        return 0
-    for line in text_report(lesson, stability(lesson), gradient_check(lesson), args.lang):
-        _write(line)
+    with quiet_arithmetic():
+        if args.format == "json":
+            lines = [json.dumps(_finite_json(analyze(lesson)), ensure_ascii=False)]
+        else:
+            lines = list(text_report(lesson, stability(lesson), gradient_check(lesson), args.lang))
+    for line in lines:
+        (_write_json if args.format == "json" else _write)(line)
     return 0
+
+
+def _finite_json(obj):
+    """obj with every non-finite float as the transcript writes it ("inf", "-inf", "nan"):
+    JSON has no such numbers, and json.dumps would write `Infinity`, which is not JSON."""
+    import math
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
+    if isinstance(obj, dict):
+        return {k: _finite_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite_json(v) for v in obj]
+    return obj
 
 
 def _progress_parser(command: str) -> Parser:

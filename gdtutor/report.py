@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from .errors import GdtutorError
+from .files import read_regular
 from .progress import BadLine, Summary, Tally, parse_events, tally
 
 MAX_WARNINGS_PER_FILE = 20
@@ -61,7 +62,7 @@ def read_class(files: Iterable[Path], warn: Callable[[str], None]) -> tuple[list
     skipped = 0
     for path in files:
         try:
-            data = path.read_bytes()
+            data = read_regular(path)
         except OSError as exc:
             raise GdtutorError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
         bad: list[BadLine] = []

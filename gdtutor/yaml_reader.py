@@ -3,9 +3,7 @@ size, the text, the nesting and the count of values (an alias bomb) are checked 
 from __future__ import annotations
 
 import codecs
-import os
 import re
-import stat
 from pathlib import Path
 from typing import NamedTuple, NoReturn
 
@@ -13,6 +11,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 
 from .errors import GdtutorError
+from .files import NotRegular, read_regular
 
 MAX_BYTES = 1 << 20          # a lesson is a page of text, not a data set
 MAX_VISITS = 200_000         # YAML nodes visited while converting; an alias counts every time
@@ -230,43 +229,6 @@ class YamlReader:
             return build(node)
         except (ValueError, KeyError, IndexError, yaml.YAMLError):  # `!!int` alone: IndexError
             self.fail(f"'{node.value[:40]}' is not a valid {_short_tag(tag)}", line, field)
-
-
-class NotRegular(OSError):
-    """A path that is not a regular file (a FIFO, a device, a socket): reading it could block
-    for ever or never end."""
-
-    def __init__(self, kind: str) -> None:
-        super().__init__(kind)
-        self.kind = kind
-
-
-_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
-
-
-def read_regular(path, limit: int) -> bytes:
-    """Up to `limit` bytes of a regular file. The file is opened without blocking (a FIFO with
-    no writer would block the open itself) and checked with fstat before anything is read;
-    anything else raises NotRegular (IsADirectoryError for a folder)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise IsADirectoryError(path)
-        if not stat.S_ISREG(mode):
-            raise NotRegular(next((kind for test, kind in _KINDS if test(mode)),
-                                  "not a regular file"))
-        chunks, size = [], 0
-        while size < limit:
-            chunk = os.read(fd, min(limit - size, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
 
 
 def _looks_utf16(data: bytes) -> bool:
