@@ -31,7 +31,7 @@ from .errors import GdtutorError
 from .i18n import N_, _
 from .expr import Expr
 from .model import Lesson
-from .numbers import exact_text, fmt, to_json
+from .numbers import as_float64, exact_text, fmt, to_float, to_json
 from .errors import NotFinite
 
 MAX_WEIGHTS = 2000           # beyond this, no dense Hessian or eigen-decomposition
@@ -115,20 +115,20 @@ def _weights(lesson: Lesson, w) -> np.ndarray:
     values = initial_weights(lesson) if w is None else list(np.asarray(w, dtype=object).reshape(-1))
     if _exact(lesson):
         return np.array([Fraction(v) for v in values], dtype=object)
-    return np.array([float(v) for v in values], dtype=np.float64)
+    return np.array([to_float(v) for v in values], dtype=np.float64)
 
 
 def _num(x, exact: bool):
     """A JSON value: exact rationals as strings, floats as numbers (non-finite as strings)."""
     if isinstance(x, Fraction) and exact:
         return exact_text(x)
-    return to_json(float(x), "float64")
+    return to_json(to_float(x), "float64")
 
 
 def _show(x, exact: bool) -> str:
     if isinstance(x, Fraction) and exact:
         return exact_text(x)
-    v = float(x)
+    v = to_float(x)
     return fmt(v, "float64") if v == 0 or not math.isfinite(v) else f"{v:.10g}"
 
 
@@ -188,7 +188,7 @@ def _float_hessian(lesson: Lesson, w: np.ndarray, quadratic: bool) -> Hessian:
             down[j] -= h
             H[:, j] = (np.asarray(backend.loss_and_grad(up)[1], np.float64)
                        - np.asarray(backend.loss_and_grad(down)[1], np.float64)) / (up[j] - down[j])
-        H = (H + H.T) / 2 * float(lesson.grad_scale)
+        H = (H + H.T) / 2 * to_float(lesson.grad_scale)
     if not np.isfinite(H).all():
         bad = int((~np.isfinite(H)).sum())
         return Hessian(None, False, not quadratic, Note(
@@ -243,7 +243,7 @@ def exact_eigenvalues(H: np.ndarray, approx: Sequence[float]) -> list:
     for i, lam in enumerate(approx):
         for bound in (1000, 10 ** 6):
             c = Fraction(lam).limit_denominator(bound)
-            if abs(float(c) - lam) <= 1e-9 * max(1.0, abs(lam)):
+            if abs(to_float(c) - lam) <= 1e-9 * max(1.0, abs(lam)):
                 claims.setdefault(c, []).append(i)
                 break
     for c, idx in claims.items():
@@ -311,7 +311,7 @@ def stability(lesson: Lesson, w=None, lr=None) -> Stability:
             vectors[:, i] = -vectors[:, i]
     values = exact_eigenvalues(H.matrix, approx.tolist()) if H.exact else approx.tolist()
     notes = []
-    scale = max((abs(float(v)) for v in values), default=0.0)
+    scale = max((abs(to_float(v)) for v in values), default=0.0)
     zero_tol = (1e-6 if H.local else 1e-9) * scale
     zero = [isinstance(v, Fraction) and v == 0 or not isinstance(v, Fraction) and abs(v) <= zero_tol
             for v in values]
@@ -324,7 +324,7 @@ def stability(lesson: Lesson, w=None, lr=None) -> Stability:
         if base.quadratic:
             g = _scaled_grad64(lesson, at)
             drift = vectors[:, np.array(zero)].T @ g if g is not None else np.zeros(1)
-            if np.abs(drift).max() > 1e-9 * max(1.0, float(np.abs(g).max()) if g is not None else 1):
+            if np.abs(drift).max() > 1e-9 * max(1.0, to_float(np.abs(g).max()) if g is not None else 1):
                 notes.append(Note(N_("the gradient has a part along a flat direction: the loss "
                                      "has no minimum there and the weights drift without end")))
                 base = base._replace(reason=None)
@@ -343,7 +343,7 @@ def _scaled_grad64(lesson: Lesson, w) -> np.ndarray | None:
             g = make_backend(lesson, "numpy", "float64").loss_and_grad(np.asarray(w, np.float64))[1]
     except (NotFinite, GdtutorError, ArithmeticError, ValueError):
         return None
-    return np.asarray(g, np.float64) * float(lesson.grad_scale)
+    return np.asarray(g, np.float64) * to_float(lesson.grad_scale)
 
 
 def _forecast(s: Stability) -> Stability:
@@ -356,17 +356,17 @@ def _forecast(s: Stability) -> Stability:
     if not s.eigenvalues:
         return s._replace(alpha_max=None, contraction=(), factor=(), forecast=None, steps_to_1e3=None)
     exact = s.exact
-    lr = s.lr if exact else float(s.lr)
-    values = [v if exact and isinstance(v, Fraction) else float(v) for v in s.eigenvalues]
+    lr = s.lr if exact else to_float(s.lr)
+    values = [v if exact and isinstance(v, Fraction) else to_float(v) for v in s.eigenvalues]
     factor = tuple(1 - lr * v for v in values)
     contraction = tuple(abs(f) for f in factor)
     lam_max = values[-1]
     alpha_max = (Fraction(2) / lam_max if isinstance(lam_max, Fraction) else 2.0 / lam_max) \
         if lam_max > 0 else None
-    scale = max(abs(float(v)) for v in values)
+    scale = max(abs(to_float(v)) for v in values)
     tol = 0 if exact else FLOAT_ONE_TOL
     ztol = 0 if exact else (1e-6 if s.local else 1e-9) * scale
-    live = [i for i, v in enumerate(values) if abs(float(v)) > ztol and not (isinstance(v, Fraction) and v == 0)]
+    live = [i for i, v in enumerate(values) if abs(to_float(v)) > ztol and not (isinstance(v, Fraction) and v == 0)]
     steps = None
     if "drift" in s.notes:
         forecast = "diverges"
@@ -393,9 +393,9 @@ def _steps(rho, values, lr) -> int:
     if rho == 0:
         return 1
     # log rho without cancellation when αλ is small: log|1 − αλ| = log1p(−αλ)
-    x = max((float(lr) * float(v) for v in values), key=lambda t: abs(1 - t))
-    logr = math.log1p(-x) if 0 < x < 1 else math.log(float(rho))
-    target = math.log(float(SHRINK))
+    x = max((to_float(lr) * to_float(v) for v in values), key=lambda t: abs(1 - t))
+    logr = math.log1p(-x) if 0 < x < 1 else math.log(to_float(rho))
+    target = math.log(to_float(SHRINK))
     n = max(1, math.ceil(target / logr))
     if isinstance(rho, Fraction) and n <= 20000:
         while n > 1 and rho ** (n - 1) <= SHRINK:
@@ -458,7 +458,7 @@ def gradient_check(lesson: Lesson, w=None) -> GradientCheck:
         own = at if exact else at.astype(backend.np_dtype)
         with np.errstate(all="ignore"):
             loss, grad = backend.loss_and_grad(own)
-        scale = lesson.grad_scale if exact else float(lesson.grad_scale)
+        scale = lesson.grad_scale if exact else to_float(lesson.grad_scale)
         gradient = np.asarray(grad, dtype=object if exact else np.float64) * scale
         quadratic = is_quadratic(lesson)
         exact_fd = exact and quadratic
@@ -472,7 +472,7 @@ def gradient_check(lesson: Lesson, w=None) -> GradientCheck:
             elif exact:
                 h = Fraction(rel_h).limit_denominator(10 ** 6) * max(1, abs(own[j]))
             else:
-                h = rel_h * max(1.0, abs(float(own[j])))
+                h = rel_h * max(1.0, abs(to_float(own[j])))
             up[j] += h
             down[j] -= h
             with np.errstate(all="ignore"):
@@ -482,10 +482,10 @@ def gradient_check(lesson: Lesson, w=None) -> GradientCheck:
                 steps.append(h)
                 noise.append(Fraction(0))
                 continue
-            width = float(up[j]) - float(down[j])      # the step as the dtype holds it
-            fd.append((float(lu) - float(ld)) / width * float(scale))
+            width = to_float(up[j]) - to_float(down[j])      # the step as the dtype holds it
+            fd.append((to_float(lu) - to_float(ld)) / width * to_float(scale))
             steps.append(width / 2)
-            noise.append(eps * max(abs(float(lu)), abs(float(ld))) / (width / 2) * abs(float(scale)))
+            noise.append(eps * max(abs(to_float(lu)), abs(to_float(ld))) / (width / 2) * abs(to_float(scale)))
     except (NotFinite, GdtutorError, ArithmeticError, ValueError) as exc:
         return fail._replace(reason=Note(N_("the gradient cannot be computed here: {error}"),
                                          error=exc))
@@ -520,7 +520,7 @@ def gradient_check(lesson: Lesson, w=None) -> GradientCheck:
                          np.array(steps, dtype=object if exact_fd else np.float64), formula,
                          np.array(rel, dtype=object if exact_fd else np.float64),
                          None if rel_f is None else np.array(rel_f, dtype=object if exact_fd else np.float64),
-                         worst if exact_fd else float(worst), noise_arr, trusted, None, tuple(notes))
+                         worst if exact_fd else to_float(worst), noise_arr, trusted, None, tuple(notes))
 
 
 def _formula(lesson: Lesson, w: np.ndarray) -> np.ndarray | None:
@@ -535,11 +535,11 @@ def _formula(lesson: Lesson, w: np.ndarray) -> np.ndarray | None:
         w = np.asarray(w, dtype=object)
         factor = Fraction(1, len(lin.y)) if lin.loss == "half_mse" else Fraction(2)
         return X.T.dot(X.dot(w) - y) * factor * lesson.grad_scale
-    X = np.array(lin.X, dtype=object).astype(np.float64)
-    y = np.array(lin.y, dtype=object).astype(np.float64)
+    X = as_float64(np.array(lin.X, dtype=object))
+    y = as_float64(np.array(lin.y, dtype=object))
     factor = 1 / len(lin.y) if lin.loss == "half_mse" else 2.0
     with np.errstate(all="ignore"):
-        return X.T @ (X @ np.asarray(w, np.float64) - y) * factor * float(lesson.grad_scale)
+        return X.T @ (X @ np.asarray(w, np.float64) - y) * factor * to_float(lesson.grad_scale)
 
 
 # -- the α sweep -----------------------------------------------------------------------------
@@ -596,7 +596,7 @@ def run_losses(lesson: Lesson, lr, steps: int, cancel: Callable[[], bool] | None
     moved = 0.0
     if stepper.computed >= 1:
         w1, w0 = stepper.weights_history(stepper.computed)[-2:]
-        moved = float(np.max(np.abs(w1 - w0))) / max(1.0, float(np.max(np.abs(w1))))
+        moved = to_float(np.max(np.abs(w1 - w0))) / max(1.0, to_float(np.max(np.abs(w1))))
     return losses, stepper.diverged_at, moved
 
 
@@ -623,7 +623,7 @@ def fate(losses: np.ndarray, diverged: int | None, moved: float,
     grown = np.flatnonzero(L > L0 + 1e6 * (abs(L0) or 1.0))
     if grown.size:
         return "diverged", int(grown[0])
-    best = float(L.min())
+    best = to_float(L.min())
     tol = 1e-9 * max(abs(best), L0 - best)
     outside = np.flatnonzero(np.abs(L - best) > tol)
     settled = 0 if outside.size == 0 else int(outside[-1]) + 1
@@ -681,20 +681,20 @@ def to_dict(s: Stability, g: GradientCheck) -> dict:
         "lesson": s.lesson,
         "quadratic": s.quadratic,
         "eigenvalues": vec(s.eigenvalues),
-        "alpha": exact_text(s.lr) if lesson_exact else float(s.lr),
+        "alpha": exact_text(s.lr) if lesson_exact else to_float(s.lr),
         "alpha_max": None if s.alpha_max is None else _num(s.alpha_max, ex),
         "contraction": vec(s.contraction),
         "forecast": s.forecast,
         "steps_to_1e-3": s.steps_to_1e3,
         "gradient_check": {
             "at": [_num(v, lesson_exact) for v in g.at],
-            "gradient": [exact_text(v) if lesson_exact else to_json(float(v), gdtype) for v in g.gradient],
+            "gradient": [exact_text(v) if lesson_exact else to_json(to_float(v), gdtype) for v in g.gradient],
             "finite_difference": vec(g.finite_difference, g.exact_fd),
             "formula": None if g.formula is None else vec(g.formula, lesson_exact and g.exact_fd),
             "max_rel_error": None if g.max_rel_error is None else _num(g.max_rel_error, g.exact_fd),
             "rel_error": vec(g.rel_error, g.exact_fd),
             "step": vec(g.step, g.exact_fd),
-            "rounding_floor": [to_json(float(v), "float64") for v in g.noise],
+            "rounding_floor": [to_json(to_float(v), "float64") for v in g.noise],
             "trusted": [bool(t) for t in g.trusted],
             "reason": g.reason,
             "notes": list(g.notes),
@@ -705,7 +705,7 @@ def to_dict(s: Stability, g: GradientCheck) -> dict:
         "at": [_num(v, lesson_exact) for v in s.at],
         "hessian": None if s.hessian is None else [vec(row) for row in s.hessian],
         "eigenvectors": None if s.eigenvectors is None
-        else [[to_json(float(x), "float64") for x in s.eigenvectors[:, i]] for i in range(s.eigenvectors.shape[1])],
+        else [[to_json(to_float(x), "float64") for x in s.eigenvectors[:, i]] for i in range(s.eigenvectors.shape[1])],
         "factor": vec(s.factor),
         "singular": s.singular,
         "reason": s.reason,
@@ -774,12 +774,12 @@ def text_report(lesson: Lesson, s: Stability, g: GradientCheck, lang: str = "en"
         grad = exact_text(g.gradient[j]) if lesson_exact else fmt(g.gradient[j], "float32" if g.dtype == "float32" else "float64")
         fd = _show(g.finite_difference[j], g.exact_fd)
         form = "—" if g.formula is None else _show(g.formula[j], lesson_exact and g.exact_fd)
-        rel = _show(g.rel_error[j], g.exact_fd) if g.exact_fd else f"{float(g.rel_error[j]):.3g}"
+        rel = _show(g.rel_error[j], g.exact_fd) if g.exact_fd else f"{to_float(g.rel_error[j]):.3g}"
         mark = "" if g.trusted[j] else "  " + rounding
         out.append(f"  {ljust(names[j], 8)} {grad:>17} {fd:>17} {form:>17} {rel:>12}{mark}")
     worst = g.max_rel_error
     out.append(_("max relative error: {x}").format(
-        x=_show(worst, True) if g.exact_fd else f"{float(worst):.3g}"))
+        x=_show(worst, True) if g.exact_fd else f"{to_float(worst):.3g}"))
     for n in g.notes:
         out.append(_("note: {n}").format(n=said(n)))
     return out

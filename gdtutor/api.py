@@ -27,7 +27,7 @@ import numpy as np
 from .checks import FAILED, PASSED, SKIPPED, Result, diverged_at, make_stepper, verify
 from .errors import GdtutorError
 from .model import Lesson
-from .numbers import to_float, to_json, to_json_vec
+from .numbers import in_arithmetic, to_float, to_json, to_json_vec
 from .stepper import Stepper
 
 __all__ = ["load", "replay", "record_run", "json_value", "Run", "Record", "State", "GraphNode", "Failure",
@@ -203,9 +203,7 @@ def _got(x, dtype: str):
 
 def in_dtype(x: Fraction, dtype: str) -> Number:
     """A lesson setting (α, grad_scale) in the arithmetic the run uses."""
-    if dtype == "exact":
-        return Fraction(x)
-    return _np_dtype(dtype)(to_float(x))
+    return in_arithmetic(x, dtype)
 
 
 def json_value(x):

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from pathlib import Path
 from typing import NamedTuple
 
-from .errors import GdtutorError, show, suggest
+from .errors import GdtutorError, number_text, show, suggest
 from .model import BACKENDS, DTYPES, Lesson, Text
-from .schema import (MAX_EXACT_ITERATIONS, MAX_ITERATIONS, Schema, check_computes,
+from .schema import (MAX_EXACT_ITERATIONS, MAX_ITERATIONS, Schema, check_computes, check_lr,
                      parse_number, to_lesson)
 from .yaml_reader import read
 
 COURSE_FILE = "course.yaml"
 LESSON_SUFFIXES = (".yaml", ".yml")
+_WHOLE = re.compile(r"\s*[0-9]+\s*")
 
 
 def load(path: str | Path, *, _builtin: bool = False) -> Lesson:
@@ -342,14 +344,18 @@ def with_overrides(lesson: Lesson, *, backend: str | None = None, dtype: str | N
                                    "to change", field=flag)
     if lr is not None:
         try:
-            changes["lr"] = parse_number(lr)
+            changes["lr"] = check_lr(parse_number(lr))
         except GdtutorError as exc:
             raise exc.located(field="--lr") from None
     if steps is not None:
-        if isinstance(steps, str) and steps.strip().isdigit():
+        # the digits are counted before int(): Python will not read more than 4300 of them
+        if isinstance(steps, str) and _WHOLE.fullmatch(steps) and len(steps.strip()) <= 20:
             steps = int(steps)
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
             raise GdtutorError(f"expected a positive whole number, got {show(steps)}",
+                               field="--steps")
+        if steps > MAX_ITERATIONS:
+            raise GdtutorError(f"{number_text(steps)} iterations; the limit is {MAX_ITERATIONS}",
                                field="--steps")
         changes["iterations"] = steps
     new = lesson._replace(**changes)

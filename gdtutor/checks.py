@@ -16,7 +16,7 @@ import numpy as np
 from .errors import GdtutorError
 from .i18n import _
 from .model import Checkpoint, Lesson
-from .numbers import as_array, finite_exact, to_float
+from .numbers import as_array, finite_exact, quiet_arithmetic, to_float
 from .stepper import Stepper
 
 DEFAULT_TOL = Fraction(1, 10 ** 6)
@@ -68,13 +68,14 @@ def _close(got, want, dtype: str, tol: Fraction | None) -> bool:
     for g, w in zip(got, want):
         if g is None:
             return False
-        if dtype == "exact" and tol is None:
-            if Fraction(g) != Fraction(w):
+        if dtype == "exact":    # exact: equal, or within tol, compared as fractions
+            if tol is None and Fraction(g) != Fraction(w):
+                return False
+            if tol is not None and not abs(Fraction(g) - Fraction(w)) <= tol:
                 return False
             continue
         limit = to_float(DEFAULT_TOL if tol is None else tol)
-        gv = float(g)
-        if not abs(gv - to_float(w)) <= limit:      # False for NaN and infinities
+        if not abs(to_float(g) - to_float(w)) <= limit:      # False for NaN and infinities
             return False
     return True
 
@@ -83,7 +84,7 @@ def sse(stepper: Stepper, k: int):
     """Σ(Xw − y)² at w_k in the lesson's arithmetic, as the document computes it."""
     lin = stepper.lesson.linear
     X, y = as_array(lin.X, stepper.dtype), as_array(lin.y, stepper.dtype)
-    with np.errstate(all="ignore"):
+    with quiet_arithmetic():
         r = X @ stepper.weights_at(k) - y
         return np.asarray(r @ r)[()]
 
@@ -111,6 +112,7 @@ def verify(stepper: Stepper) -> list[Result]:
     if any(c.diverged is not None for c in lesson.checkpoints):
         furthest = lesson.iterations
     if stepper.computed < furthest:
+        stepper.check_budget(furthest)
         here = stepper.k
         stepper.goto(furthest)
         stepper.k = here

@@ -3,25 +3,34 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from typing import Sequence
 
 from .errors import GdtutorError
 from .i18n import N_, _, set_lang
+from .safe_text import json_safe, printable
 
 COMMANDS = ("replay", "check", "list", "analyze", "progress", "report", "serve")
-USAGE = N_("""\
-gdtutor                      open the lesson picker
-gdtutor LESSON               open one lesson (a built-in id or a .yaml file)
-gdtutor DIR                  open the picker of a course folder
-gdtutor replay LESSON        step a lesson headless, print a transcript, verify its checkpoints
-gdtutor check LESSON...      validate lesson files and verify their checkpoints
-gdtutor check DIR            check every lesson of a course folder
-gdtutor list                 the built-in lessons
-gdtutor analyze LESSON       stability (Hessian, eigenvalues, α_max) and a gradient check
-gdtutor progress             your progress in every lesson (--reset LESSON clears one)
-gdtutor report PATH...       one row per student and lesson from progress files or folders
-gdtutor serve [LESSON]       the tutor in the browser, one session a tab (needs gdtutor[serve])""")
+# the commands, each with what it does (one catalog entry a line)
+USAGE = (
+    ("gdtutor", N_("open the lesson picker")),
+    ("gdtutor LESSON", N_("open one lesson (a built-in id or a .yaml file)")),
+    ("gdtutor DIR", N_("open the picker of a course folder")),
+    ("gdtutor replay LESSON", N_("step a lesson headless, print a transcript, verify its checkpoints")),
+    ("gdtutor check LESSON...", N_("validate lesson files and verify their checkpoints")),
+    ("gdtutor check DIR", N_("check every lesson of a course folder")),
+    ("gdtutor list", N_("the built-in lessons")),
+    ("gdtutor analyze LESSON", N_("stability (Hessian, eigenvalues, α_max) and a gradient check")),
+    ("gdtutor progress", N_("your progress in every lesson (--reset LESSON clears one)")),
+    ("gdtutor report PATH...", N_("one row per student and lesson from progress files or folders")),
+    ("gdtutor serve [LESSON|DIR]", N_("the tutor in the browser, one session a tab (needs gdtutor[serve])")),
+)
+
+
+def usage() -> str:
+    return "\n".join(f"{command:<29}{_(text)}" for command, text in USAGE)
+
 
 
 # argparse's own messages (Python 3.11 and later), each with the catalog entry it becomes.
@@ -131,7 +140,7 @@ def _parser(command: str) -> Parser:
         p = Parser(prog="gdtutor list", description=_("List the built-in lessons."))
         p.add_argument("--lang", choices=("en", "zh"), default=None)
     else:
-        p = Parser(prog="gdtutor", usage=_(USAGE), description=_(
+        p = Parser(prog="gdtutor", usage=usage(), description=_(
             "Step through backpropagation and gradient descent, one iteration at a time."))
         p.add_argument("lesson", metavar="LESSON", nargs="?")
         _common(p)
@@ -155,8 +164,104 @@ def _stepper(lesson, args):
     return make_stepper(lesson, "--backend" if args.backend is not None else None)
 
 
+# -- the output layer: everything a command prints goes through these ----------------------
+
+
+class OutputError(Exception):
+    """stdout cannot be written (closed, a full disk): reported in one line, status 2."""
+
+
+# Where the output's encoding cannot write the tutor's symbols (PYTHONIOENCODING=ascii, a C
+# locale), they are written the ASCII way; anything else is backslash-escaped.
+ASCII_SYMBOLS = str.maketrans({"α": "alpha", "·": "*", "−": "-", "≈": "~", "→": "->",
+                               "≠": "!=", "∂": "d", "Σ": "sum", "²": "^2", "…": "...",
+                               "∇": "grad ", "×": "x", "—": "-", "–": "-", "≤": "<=",
+                               "≥": ">=", "λ": "lambda", "η": "eta", "ŵ": "w^", "\u0302": "^"})
+_plain = {"stdout": False, "stderr": False}
+
+
+def _can_encode(stream) -> bool:
+    try:
+        "α·−≈→≠".encode(getattr(stream, "encoding", None) or "utf-8")
+        return True
+    except (UnicodeEncodeError, LookupError):
+        return False
+
+
+def _prepare_streams() -> None:
+    """Streams that cannot encode the tutor's symbols write them as ASCII, and escape anything
+    else they cannot write, instead of failing on the first α."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        _plain[name] = False
+        if stream is None or _can_encode(stream):
+            continue
+        _plain[name] = True
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass
+
+
+def _out(text: str) -> None:
+    if sys.stdout is None:
+        raise OutputError("stdout is closed")
+    if _plain["stdout"]:
+        text = text.translate(ASCII_SYMBOLS)
+    try:
+        sys.stdout.write(text)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(exc.strerror or str(exc)) from None
+
+
 def _write(line: str) -> None:
-    sys.stdout.write(line + "\n")
+    """One line of text for a person; nothing in it can act on the terminal."""
+    _out(printable(line) + "\n")
+
+
+def _write_json(line: str) -> None:
+    _out(json_safe(line) + "\n")
+
+
+def _warn(line: str) -> None:
+    """One line on stderr; a closed or failing stderr is left alone."""
+    if sys.stderr is None:
+        return
+    line = printable(line)
+    if _plain["stderr"]:
+        line = line.translate(ASCII_SYMBOLS)
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _finish_output() -> None:
+    """Flush stdout now, so that a failing write is reported here and not by the interpreter
+    at exit; then point stdout at the null device, where the exit's own flush cannot fail."""
+    stream = sys.stdout
+    if stream is None:
+        return
+    try:
+        stream.flush()
+    except BrokenPipeError:
+        _stdout_to_null()
+    except OSError as exc:
+        _stdout_to_null()
+        raise OutputError(exc.strerror or str(exc)) from None
+
+
+def _stdout_to_null() -> None:
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, fd)
+    os.close(null)
 
 
 def cmd_list(args) -> int:
@@ -168,10 +273,40 @@ def cmd_list(args) -> int:
     return 0
 
 
+class _Progress:
+    """`step k of N` on stderr while a long replay steps, where stderr is a terminal (Ctrl-C
+    stops the run: status 130)."""
+
+    def __init__(self) -> None:
+        import time
+        self.clock = time.monotonic
+        self.shown = False
+        self.next = self.clock() + 1.0
+
+    def __call__(self, k: int, end: int) -> None:
+        if self.clock() >= self.next:
+            self.next = self.clock() + 0.2
+            self.shown = True
+            sys.stderr.write(f"\rgdtutor: step {k} of {end} (Ctrl-C stops)")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r" + " " * 60 + "\r")
+            sys.stderr.flush()
+
+
 def cmd_replay(args) -> int:
     from .api import record_run
     from .transcript import write_transcript
-    run = record_run(_stepper(_load(args.lesson, args), args))
+    stepper = _stepper(_load(args.lesson, args), args)
+    if stepper.lesson.kind == "descent" and sys.stderr is not None and sys.stderr.isatty():
+        progress = _Progress()
+        try:
+            stepper.run(progress)
+        finally:
+            progress.done()
+    run = record_run(stepper)
     write_transcript(run, args.format, _write, args.lang)
     return 1 if run.checkpoints.failed else 0
 
@@ -183,9 +318,9 @@ def cmd_check(args) -> int:
     status = 0
     for report in _check_reports(check_targets(args.lessons), options, args.lang):
         if report.error is not None:
-            print(report.error, file=sys.stderr)
+            _warn(report.error)
         if args.format == "json":
-            _write(json.dumps(report.obj, ensure_ascii=False, separators=(", ", ": ")))
+            _write_json(json.dumps(report.obj, ensure_ascii=False, separators=(", ", ": ")))
         else:
             for line in report.lines:
                 _write(line)
@@ -226,13 +361,29 @@ def cmd_analyze(args) -> int:
         raise GdtutorError(_("'{id}' is a graph lesson: analyze is for descent lessons "
                              "(a graph has no α and no Hessian to analyse)").format(id=lesson.id),
                            file=lesson.label)
+    from .numbers import quiet_arithmetic
     _stepper(lesson, args)     # a backend that cannot start is blamed as replay blames it
-    if args.format == "json":
-        _write(json.dumps(analyze(lesson), ensure_ascii=False))
-        return 0
-    for line in text_report(lesson, stability(lesson), gradient_check(lesson), args.lang):
-        _write(line)
+    with quiet_arithmetic():
+        if args.format == "json":
+            lines = [json.dumps(_finite_json(analyze(lesson)), ensure_ascii=False)]
+        else:
+            lines = list(text_report(lesson, stability(lesson), gradient_check(lesson), args.lang))
+    for line in lines:
+        (_write_json if args.format == "json" else _write)(line)
     return 0
+
+
+def _finite_json(obj):
+    """obj with every non-finite float as the transcript writes it ("inf", "-inf", "nan"):
+    JSON has no such numbers, and json.dumps would write `Infinity`, which is not JSON."""
+    import math
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
+    if isinstance(obj, dict):
+        return {k: _finite_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite_json(v) for v in obj]
+    return obj
 
 
 def _progress_parser(command: str) -> Parser:
@@ -251,10 +402,6 @@ def _progress_parser(command: str) -> Parser:
         p.add_argument("--format", choices=("text", "csv", "json"), default="text")
     p.add_argument("--lang", choices=("en", "zh"), default=None)
     return p
-
-
-def _warn(line: str) -> None:
-    print(line, file=sys.stderr)
 
 
 def cmd_progress(args) -> int:
@@ -281,8 +428,9 @@ def cmd_progress(args) -> int:
         out = [dict(as_dict(s), title=lessons[s.lesson].title.get(args.lang)
                     if s.lesson in lessons else None,
                     steps=_steps(lessons.get(s.lesson))) for s in rows]
-        _write(json.dumps({"user": log.user, "file": str(log.path), "lessons": out},
-                          ensure_ascii=False, indent=1))
+        for line in json.dumps({"user": log.user, "file": str(log.path), "lessons": out},
+                               ensure_ascii=False, indent=1).split("\n"):
+            _write_json(line)
     else:
         _write(f"{log.user}: {log.path}")
         header = tuple(_(h) for h in (N_("lesson"), N_("reached"), N_("first try"), N_("hints"),
@@ -336,8 +484,8 @@ def _reset(log, lesson_id: str, lessons: dict, yes: bool) -> int:
         if not sys.stdin.isatty():
             raise GdtutorError(_("no terminal to confirm on: add --yes to clear '{id}'").format(
                 id=lesson_id), field="--reset")
-        sys.stderr.write(_("Clear the progress in '{id}' ({n} events) from {file}? [y/N] ").format(
-            id=lesson_id, n=count, file=log.path))
+        sys.stderr.write(printable(_("Clear the progress in '{id}' ({n} events) from {file}? [y/N] ").format(
+            id=lesson_id, n=count, file=log.path)))
         sys.stderr.flush()
         try:
             answer = sys.stdin.readline()
@@ -364,7 +512,11 @@ def cmd_report(args) -> int:
         _warn("gdtutor: " + _("no *.jsonl progress files in {paths}").format(
             paths=", ".join(args.paths)))
     rows, skipped = read_class(files, _warn)
-    sys.stdout.write(FORMATS[args.format](rows))
+    text = FORMATS[args.format](rows)
+    if args.format == "json":
+        _out(json_safe(text))
+    else:
+        _out(printable(text, multiline=True))
     if skipped:
         _warn("gdtutor: " + (_("{n} bad lines skipped") if skipped > 1 else
                              _("{n} bad line skipped")).format(n=skipped))
@@ -404,33 +556,64 @@ def _lang_asked(argv: Sequence[str]) -> str | None:
     return None
 
 
+_NEGATIVE = re.compile(r"-[0-9.]")
+
+
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """`--lr -1/2` as `--lr=-1/2`: argparse takes any word starting with '-' that is not a
+    plain negative number for an option, and a fraction is not one."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        if argv[i] in ("--lr", "--steps") and i + 1 < len(argv) and _NEGATIVE.match(argv[i + 1]):
+            out.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+            continue
+        if argv[i] == "--":
+            out.extend(argv[i:])
+            break
+        out.append(argv[i])
+        i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # Lessons multiply matrices of a few rows: one BLAS thread is all they use, and starting
     # OpenBLAS's pool (whose threads spin while idle) costs numpy's import tens of ms.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _join_negative_values(list(sys.argv[1:] if argv is None else argv))
     command = argv[0] if argv and argv[0] in COMMANDS else "tui"
     rest = argv[1:] if command != "tui" else argv
     try:
         set_lang(_lang_asked(rest))      # argparse's own messages are in it too
+        if command != "tui":
+            _prepare_streams()
         args = _parser(command).parse_args(rest)
         args.lang = set_lang(args.lang)
-        return {"list": cmd_list, "replay": cmd_replay, "check": cmd_check,
-                "analyze": cmd_analyze, "progress": cmd_progress, "report": cmd_report,
-                "serve": cmd_serve, "tui": cmd_tui}[command](args)
+        status = {"list": cmd_list, "replay": cmd_replay, "check": cmd_check,
+                  "analyze": cmd_analyze, "progress": cmd_progress, "report": cmd_report,
+                  "serve": cmd_serve, "tui": cmd_tui}[command](args)
+        if command != "tui":
+            _finish_output()
+        return status
     except GdtutorError as exc:
-        print(exc, file=sys.stderr)
+        _warn(str(exc))
         return exc.status
+    except OutputError as exc:
+        _stdout_to_null()
+        _warn(f"gdtutor: cannot write the output: {exc}")
+        return 2
     except KeyboardInterrupt:
+        _stdout_to_null()
         return 130
     except BrokenPipeError:
         # the reader went away (`gdtutor replay ... | head`): not an error of ours
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _stdout_to_null()
         return 0
     except Exception as exc:  # a bug of ours: still one line, never a traceback
         if os.environ.get("GDTUTOR_DEBUG"):
             raise
         detail = f"{type(exc).__name__}: {exc}".replace("\n", " ")
-        print("gdtutor: " + _("internal error: {detail} (set GDTUTOR_DEBUG=1 for details)")
-              .format(detail=detail), file=sys.stderr)
+        _warn("gdtutor: " + _("internal error: {detail} (set GDTUTOR_DEBUG=1 for details)")
+              .format(detail=detail))
         return 70

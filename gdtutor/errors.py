@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import difflib
+from fractions import Fraction
+
+from .safe_text import printable
 
 
 class GdtutorError(Exception):
@@ -25,11 +28,13 @@ class GdtutorError(Exception):
                             field=self.field or field)
 
     def __str__(self) -> str:
+        """One line, whatever the file name, the field or the message hold: control
+        characters (a newline, an escape sequence) are shown escaped."""
         where = ""
         if self.file:
-            where = self.file + (f":{self.line}" if self.line is not None else "") + ": "
-        what = f"{self.field}: " if self.field else ""
-        text = " ".join(self.message.split())  # always one line
+            where = printable(self.file) + (f":{self.line}" if self.line is not None else "") + ": "
+        what = f"{printable(self.field)}: " if self.field else ""
+        text = printable(self.message.strip())
         return f"gdtutor: {where}{what}{text}"
 
 
@@ -39,6 +44,18 @@ class ExprError(GdtutorError):
 
 class NotFinite(ArithmeticError):
     """An exact computation divided by zero: the lesson diverges there."""
+
+
+class TooLarge(ArithmeticError):
+    """An exact result whose numerator or denominator passed the size limit: computing on
+    would take ever longer (each operation costs more as the fractions grow)."""
+
+    def __init__(self, label: str, bits: int, limit: int) -> None:
+        super().__init__(f"exact values grew past {limit} bits (in '{label}'); "
+                         "use dtype float64")
+        self.label = label
+        self.bits = bits
+        self.limit = limit
 
 
 def show(value) -> str:
@@ -53,7 +70,19 @@ def show(value) -> str:
         return "a list"
     if isinstance(value, dict):
         return "a mapping"
+    if isinstance(value, (int, Fraction)):
+        return number_text(value)
     return str(value)
+
+
+def number_text(value) -> str:
+    """An exact number for a message: in full, or its size when it is too long to read (and
+    past Python's limit on converting integers to text)."""
+    x = Fraction(value)
+    digits = max(x.numerator.bit_length(), x.denominator.bit_length()) * 0.30103
+    if digits > 60:
+        return f"a number of about {int(digits) + 1} digits"
+    return str(x)
 
 
 def suggest(word: str, choices) -> str:

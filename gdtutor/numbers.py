@@ -1,11 +1,26 @@
 """How numbers are written: exact fractions as fractions, floats in their own precision."""
 from __future__ import annotations
 
+import contextlib
 import math
+import warnings
 from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
+
+
+@contextlib.contextmanager
+def quiet_arithmetic():
+    """Where a lesson's numbers are computed: an overflow or a NaN is a value the lesson shows
+    (inf, nan, diverged at step k), not a warning on stderr; neither are numpy's or torch's
+    other warnings about what a lesson asks of them (torch's `x.T` on a 3-D tensor).
+
+    Only this block is quiet; warnings elsewhere are left as they were.
+    """
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        yield
 
 
 def exact_text(x) -> str:
@@ -31,6 +46,30 @@ def to_float(x) -> float:
         return math.inf if x > 0 else -math.inf
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def to_float32(x) -> np.float32:
+    """np.float32(x), except that a number past float32's range is ±inf without numpy's
+    overflow warning (as IEEE rounding has it; a NaN stays NaN)."""
+    v = to_float(x)
+    if abs(v) > FLOAT32_MAX and math.isfinite(v):
+        # values between the largest float32 and the rounding boundary round to it
+        boundary = FLOAT32_MAX * (1 + 2.0 ** -25)
+        if abs(v) < boundary:
+            return np.float32(math.copysign(FLOAT32_MAX, v))
+        return np.float32(math.copysign(math.inf, v))
+    return np.float32(v)
+
+
+def in_arithmetic(x, dtype: str):
+    """A lesson number (α, grad_scale, a constant) in the arithmetic of a run: a Fraction in
+    exact, else a float of that dtype, ±inf past its range."""
+    if dtype == "exact":
+        return Fraction(x)
+    return to_float32(x) if dtype == "float32" else np.float64(to_float(x))
+
+
 def finite_exact(x) -> bool:
     """Whether an exact number is finite as the float lessons see it: one past float64's range
     counts as diverged, as it would in float64."""
@@ -46,6 +85,16 @@ def as_float64(values) -> np.ndarray:
     if arr.dtype != object:
         return arr.astype(np.float64)
     return np.array([to_float(v) for v in arr.reshape(-1)], dtype=np.float64).reshape(arr.shape)
+
+
+def as_float(values, dtype: str) -> np.ndarray:
+    """Exact values (Fractions, nested tuples) as an array of float32 or float64; a number past
+    the dtype's range is ±inf, without a warning."""
+    arr = np.asarray(values, dtype=object)
+    if dtype == "float32":
+        flat = [to_float32(v) for v in arr.reshape(-1)]
+        return np.array(flat, dtype=np.float32).reshape(arr.shape)
+    return as_float64(arr).astype(dtype, copy=False)
 
 
 def _non_finite(v: float) -> str:
@@ -100,7 +149,7 @@ def fmt(x, dtype: str, full: bool = False) -> str:
     if not math.isfinite(v):
         return _non_finite(v)
     if dtype == "float32":
-        text = str(np.float32(v))
+        text = str(to_float32(v))
     elif full:
         text = repr(v)
     else:
@@ -127,7 +176,7 @@ def to_json(x, dtype: str):
     v = to_float(x)
     if not math.isfinite(v):
         return _non_finite(v)
-    return float(str(np.float32(v))) if dtype == "float32" else v
+    return float(str(to_float32(v))) if dtype == "float32" else v
 
 
 def to_json_vec(values, dtype: str) -> list:
@@ -137,6 +186,6 @@ def to_json_vec(values, dtype: str) -> list:
 def as_array(value, dtype: str) -> np.ndarray:
     """An exact lesson value (Fraction or nested tuple) as an array in the given arithmetic."""
     arr = np.array(value, dtype=object)
-    return arr if dtype == "exact" else arr.astype(np.float64).astype(dtype)
+    return arr if dtype == "exact" else as_float(arr, dtype)
 
 

@@ -6,14 +6,31 @@ from fractions import Fraction
 import numpy as np
 
 from .backend import Backend, Node, shape_error
-from .errors import ExprError, NotFinite
+from .errors import ExprError, NotFinite, TooLarge
 from .model import Lesson
 from .numbers import as_array
 from .numpy_compiled import CompiledPlan
 from .numpy_ops import BACKWARD, FORWARD, NOT_EXACT, gradient_args, ones_like, unbroadcast
 
 MAX_EXACT_EXPONENT = 4096
-MAX_EXACT_BITS = 1 << 20      # refuse exact powers whose result would pass a million bits
+# The largest numerator or denominator an exact value may have, for every operation's result:
+# past it each operation costs milliseconds and grows the next (w*w*w*w triples the bits every
+# step). 65,536 bits keep the worked example's 20,000 exact steps (w_n = 2 - 1/2^(n-1)).
+MAX_EXACT_BITS = 1 << 16
+
+
+def exact_bits(values) -> int:
+    """The most bits of any numerator or denominator among exact values."""
+    return max((max(v.numerator.bit_length(), v.denominator.bit_length())
+                for v in np.asarray(values, dtype=object).reshape(-1)), default=0)
+
+
+def check_exact_size(values, label: str):
+    """The values, or TooLarge where one has passed MAX_EXACT_BITS."""
+    bits = exact_bits(values)
+    if bits > MAX_EXACT_BITS:
+        raise TooLarge(label, bits, MAX_EXACT_BITS)
+    return values
 
 
 class NumpyBackend(Backend):
@@ -59,7 +76,9 @@ class NumpyBackend(Backend):
             raise NotFinite(s.label) from None
         except (ValueError, TypeError, IndexError) as exc:
             raise ExprError(shape_error(s.op, s.label, [np.shape(a) for a in args], exc)) from None
-        return np.asarray(out, dtype=object) if self.exact else np.asarray(out, dtype=self.np_dtype)
+        if self.exact:
+            return check_exact_size(np.asarray(out, dtype=object), s.label)
+        return np.asarray(out, dtype=self.np_dtype)
 
     def _check_exact_pow(self, s, base, exponent) -> None:
         bases = np.asarray(base, dtype=object).reshape(-1)
@@ -76,14 +95,23 @@ class NumpyBackend(Backend):
                 raise ExprError(f"'{s.label}': the exact result would have over "
                                 f"{MAX_EXACT_BITS} bits; use dtype float64")
 
-    def _forward(self, w) -> list:
+    def _forward(self, w, partial: bool = False) -> list:
+        """Every node's value at w. partial: where an exact division by zero stops the pass,
+        the nodes from there on are None instead of raising NotFinite."""
         values = self._template.copy()
         for i, off, size, shape in self._param_slots:
             if i >= 0:
                 values[i] = w[off:off + size].reshape(shape)
-        for i in self.order:
+        for n, i in enumerate(self.order):
             s = self.plan[i]
-            values[i] = self._apply(s, [values[a] for a in s.args])
+            try:
+                values[i] = self._apply(s, [values[a] for a in s.args])
+            except NotFinite:
+                if not partial:
+                    raise
+                for j in self.order[n:]:
+                    values[j] = None
+                break
         return values
 
     def _backward(self, values) -> list:
@@ -103,7 +131,7 @@ class NumpyBackend(Backend):
             except ZeroDivisionError:
                 raise NotFinite(self.plan[i].label) from None
             if self.exact:      # object arithmetic on 0-d arrays yields bare Fractions
-                ga = np.asarray(ga, dtype=object)
+                ga = check_exact_size(np.asarray(ga, dtype=object), self.plan[i].label)
             ga = unbroadcast(ga, np.shape(values[a]))
             grads[a] = ga if grads[a] is None else grads[a] + ga
         return grads
@@ -128,13 +156,28 @@ class NumpyBackend(Backend):
             return self.hot()(w)
 
     def nodes(self, w) -> list[Node]:
+        """Every node at w. Past an exact division by zero a node has no value (None), and no
+        node has a gradient: the output is not a number."""
         with np.errstate(all="ignore"):
-            values = self._forward(w)
-            grads = self._backward(values)
+            values = self._forward(w, partial=self.exact)
+            grads: list = [None] * len(self.plan)
+            if all(v is not None for v in values):
+                try:
+                    grads = self._backward(values)
+                except NotFinite:
+                    pass
         return [Node(s.id, s.op, s.label, tuple(self.plan[a].id for a in s.args),
-                     tuple(np.shape(v)), np.asarray(v, dtype=object if self.exact else self.np_dtype),
+                     tuple(np.shape(v)) if v is not None else (),
+                     None if v is None else np.asarray(v, dtype=object if self.exact
+                                                       else self.np_dtype),
                      None if g is None else np.array(g))
                 for s, v, g in zip(self.plan, values, grads)]
+
+    def node_sizes(self, w) -> list[int]:
+        """How many numbers each node holds at w (what one step's work is made of)."""
+        with np.errstate(all="ignore"):
+            return [int(np.size(v)) if v is not None else 1
+                    for v in self._forward(w, partial=self.exact)]
 
     def hot(self):
         """The fastest loss-and-gradient function; the caller sets numpy's errstate."""

@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, NamedTuple, NoReturn
 
+from .files import read_regular
 from .i18n import N_, _
 
 try:
@@ -268,7 +269,7 @@ def parse_events(data: bytes, label: str,
 
 def read_events(path: str | Path, on_bad: Callable[[BadLine], None] | None = None) -> list[Event]:
     """The events of one progress file (OSError if it cannot be read), bad lines skipped."""
-    return parse_events(Path(path).read_bytes(), str(path), on_bad)
+    return parse_events(read_regular(path), str(path), on_bad)
 
 
 # -- summaries ------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Callable, Iterable, Sequence
 
 from .cjk import width
 from .errors import GdtutorError
+from .files import read_regular
 from .i18n import N_, _
 from .progress import BadLine, Summary, Tally, parse_events, tally
 
@@ -62,7 +63,7 @@ def read_class(files: Iterable[Path], warn: Callable[[str], None]) -> tuple[list
     skipped = 0
     for path in files:
         try:
-            data = path.read_bytes()
+            data = read_regular(path)
         except OSError as exc:
             raise GdtutorError(_("cannot read: {reason}").format(reason=exc.strerror or exc),
                                file=str(path)) from None

@@ -11,16 +11,18 @@ from pathlib import Path
 from typing import NoReturn
 
 from .backends import probe
-from .errors import GdtutorError, show, suggest
+from .errors import GdtutorError, number_text, show, suggest
 from .expr import FUNCTIONS, parse
+from .numbers import quiet_arithmetic
 from .model import BACKENDS, DTYPES, Checkpoint, Lesson, Linear, Text
-from .yaml_reader import YamlNode, join
+from .yaml_reader import MAX_DIGITS, YamlNode, join
 
 MAX_NUMBERS = 100_000
 MAX_DIMS = 4
 MAX_ITERATIONS = 10_000_000
 MAX_EXACT_ITERATIONS = 20_000  # exact fractions grow with every step
 MAX_NUMBER_TEXT = 100
+MAX_NUMBER_BITS = int(MAX_DIGITS * 3.3219) + 1  # 10**999 fits; 10**1000 does not
 
 KINDS = ("graph", "descent")
 LOSSES = ("sse", "half_mse")
@@ -47,7 +49,16 @@ _NUMBER = re.compile(rf"\s*({_DECIMAL})\s*(?:/\s*({_DECIMAL})\s*)?")
 
 
 def parse_number(value) -> Fraction:
-    """A number as a lesson or a flag writes it ("1/28", "-3", "0.5", 2, 0.01), exactly."""
+    """A number as a lesson or a flag writes it ("1/28", "-3", "0.5", 2, 0.01), exactly; one
+    whose numerator or denominator has more than MAX_DIGITS digits is refused."""
+    number = _parse_number(value)
+    if max(number.numerator.bit_length(), number.denominator.bit_length()) > MAX_NUMBER_BITS:
+        raise GdtutorError(f"{number_text(number)} is too large: a lesson's numbers have at "
+                           f"most {MAX_DIGITS} digits")
+    return number
+
+
+def _parse_number(value) -> Fraction:
     if isinstance(value, bool) or value is None:
         raise GdtutorError(f"expected a number, got {show(value)}")
     if isinstance(value, Fraction):
@@ -68,6 +79,14 @@ def parse_number(value) -> Fraction:
             raise GdtutorError(f"division by zero in {show(value)}")
         return Fraction(top) / denominator
     raise GdtutorError(f"expected a number, got {show(value)}")
+
+
+def check_lr(lr: Fraction) -> Fraction:
+    """α as every way of setting it takes it (a file's `lr`, `--lr`, the API, the TUI's keys):
+    zero or more. A negative α climbs the loss instead of descending it."""
+    if lr < 0:
+        raise GdtutorError(f"α must not be negative, got {number_text(lr)}")
+    return lr
 
 
 def to_lesson(tree: YamlNode, label: str, source: Path) -> Lesson:
@@ -164,6 +183,12 @@ class Schema:
             self.fail(f"expected a whole number from {low} to {high}, got {value}",
                       node.line, field)
         return int(value)
+
+    def learning_rate(self, node: YamlNode) -> Fraction:
+        try:
+            return check_lr(self.number(node, "lr"))
+        except GdtutorError as exc:
+            raise exc.located(file=self.label, line=node.line, field="lr") from None
 
     def nonnegative(self, node: YamlNode, field: str) -> Fraction:
         value = self.number(node, field)
@@ -268,6 +293,10 @@ class Schema:
             keys = self.mapping(node, field, GRAPH_CHECKPOINT_KEYS + DESCENT_CHECKPOINT_KEYS)
             self.only(node, keys, field, GRAPH_CHECKPOINT_KEYS, "graph")
             value = self.array(keys["value"], field + ".value") if "value" in keys else None
+            if isinstance(value, tuple):
+                self.fail(f"expected one number (the expression gives one), got a list of "
+                          f"shape {_shape_text(_shape(value))}", keys["value"].line,
+                          field + ".value")
             grads = None
             if "grads" in keys:
                 grads_node = keys["grads"]
@@ -279,6 +308,12 @@ class Schema:
                 named = self.mapping(grads_node, field + ".grads", names)
                 grads = tuple((name, self.array(v, f"{field}.grads.{name}"))
                               for name, v in named.items())
+                shapes = {name: _shape(value) for name, value in inputs}
+                for name, grad in grads:
+                    if _shape(grad) != shapes[name]:
+                        self.fail(f"expected the shape of input '{name}' "
+                                  f"({_shape_text(shapes[name])}), got {_shape_text(_shape(grad))}",
+                                  named[name].line, f"{field}.grads.{name}")
             if value is None and grads is None:
                 self.fail("a checkpoint needs 'value' or 'grads'", node.line, field)
             checkpoints.append(Checkpoint(line=node.line, value=value, grads=grads,
@@ -299,7 +334,7 @@ class Schema:
                       f"grow with every step), got {iterations}", top["iterations"].line,
                       "iterations")
         fields = dict(
-            lr=self.number(top["lr"], "lr"),
+            lr=self.learning_rate(top["lr"]),
             grad_scale=self.number(top["grad_scale"], "grad_scale") if "grad_scale" in top
             else Fraction(1),
             iterations=iterations,
@@ -468,7 +503,8 @@ def check_computes(lesson: Lesson, label: str, dtype: str | None = None,
                  else "data" if lesson.linear is not None else "objective")
         line = lesson.line_of(field)
     try:
-        probe(lesson, dtype)
+        with quiet_arithmetic():
+            probe(lesson, dtype)
     except GdtutorError as exc:
         raise exc.located(file=label, line=line, field=field) from None
     except (ArithmeticError, ValueError, MemoryError, RecursionError) as exc:

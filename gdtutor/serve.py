@@ -60,14 +60,8 @@ def parse_max_sessions(value: str) -> int:
 def load_target(arg: str):
     """What every session will open, loaded once here so that a bad one fails before serving.
     A folder is a course: this is the one place that opens it."""
-    from .catalog import resolve
-    if Path(arg).is_dir():
-        try:
-            from .course import load_course    # type: ignore[import-not-found]
-        except ImportError:
-            raise GdtutorError("course folders are not supported yet", file=arg) from None
-        return load_course(arg)
-    return resolve(arg)
+    from .catalog import resolve_target
+    return resolve_target(arg)
 
 
 def session_command(target: str | None, lang: str) -> str:

@@ -9,9 +9,20 @@ import numpy as np
 
 from .backend import Backend, Node, initial_weights, weight_names
 from .backends import make_backend
-from .errors import GdtutorError, NotFinite
+from .errors import GdtutorError, NotFinite, TooLarge
 from .model import Lesson
-from .numbers import as_float64, finite_exact, fmt, fmt_vec, to_float
+from .numbers import (as_float64, finite_exact, fmt, fmt_vec, quiet_arithmetic, to_float,
+                      to_float32)
+from .numpy_backend import NumpyBackend, check_exact_size
+from .schema import check_lr
+
+# What a headless run may cost, in units of about one float operation on one number: a step
+# costs STEP_COST plus the count of numbers in every node of the plan (EXACT_COST each with
+# fractions). 1.2e10 units is a few minutes of stepping; `Stepper.run` and checkpoint
+# verification refuse more, up front (the TUI steps on request and is not limited).
+WORK_BUDGET = 12 * 10 ** 9
+STEP_COST = 1000
+EXACT_COST = 100
 
 
 class StepRecord(NamedTuple):
@@ -55,14 +66,15 @@ class Stepper:
 
     def _backend(self, name: str) -> Backend:
         if name not in self._backends:
-            self._backends[name] = make_backend(self.lesson, name, self.dtype)
+            with quiet_arithmetic():
+                self._backends[name] = make_backend(self.lesson, name, self.dtype)
         return self._backends[name]
 
     def _number(self, value: Fraction):
         """A lesson number in this lesson's arithmetic."""
         if self.dtype == "exact":
             return Fraction(value)
-        return np.float32(to_float(value)) if self.dtype == "float32" else to_float(value)
+        return to_float32(value) if self.dtype == "float32" else to_float(value)
 
     @property
     def lr(self) -> Fraction:
@@ -85,9 +97,8 @@ class Stepper:
         self._settings = kept + [Setting(self.k, lr, backend)]
 
     def set_lr(self, lr) -> None:
-        lr = Fraction(lr)
-        if lr < 0:
-            raise GdtutorError("α must not be negative", field="lr")
+        """From step k on, use α = lr (GdtutorError, field lr, if it is negative)."""
+        lr = check_lr(Fraction(lr))
         self._change(lr, self._setting(self.k).backend)
 
     def set_backend(self, name: str) -> None:
@@ -141,28 +152,36 @@ class Stepper:
         lr = self._number(setting.lr)
         scale = None if self.lesson.grad_scale == 1 else self.grad_scale
         w_hist, grad_hist, loss_hist = self._w, self._grad, self._loss
-        isfinite = math.isfinite if self.dtype != "exact" else finite_exact
+        exact = self.dtype == "exact"
+        isfinite = finite_exact if exact else math.isfinite
+        every = 15 if exact else 1023       # progress and cancelling: exact steps are slow
         w = w_hist[k]
         end, known, checked, bad = k + n, k, k, None
-        with np.errstate(all="ignore"):
+        with quiet_arithmetic():
             while k < end:
                 try:
                     loss, grad = loss_and_grad(w)            # step 1: the gradient at w_k
+                    if scale is not None:
+                        grad = grad * scale
+                    w_next = w - lr * grad                   # steps 2 and 3
+                    if exact:
+                        check_exact_size(w_next, "w")
                 except NotFinite:
                     bad = k
                     break
-                if scale is not None:
-                    grad = grad * scale
+                except TooLarge as exc:
+                    self.computed, self._known_loss, self.diverged_at = k, known, None
+                    raise self._too_large(exc, k + 1) from None
                 loss_hist[k] = loss
                 grad_hist[k] = grad
                 known = k + 1
                 if not isfinite(loss):
                     bad = k
                     break
-                w = w - lr * grad                            # steps 2 and 3
+                w = w_next
                 k += 1
                 w_hist[k] = w
-                if k & 1023 == 0:
+                if k & every == 0:
                     bad, checked = self._first_not_finite(checked, k), k
                     if bad is not None:
                         break
@@ -176,6 +195,38 @@ class Stepper:
         if bad is not None:
             k, known = bad, min(known, bad + 1)
         self.computed, self._known_loss, self.diverged_at = k, known, bad
+
+    def _too_large(self, exc: TooLarge, k: int) -> GdtutorError:
+        lesson = self.lesson
+        return GdtutorError(f"exact fractions grew past {exc.limit} bits at step {k} (in "
+                            f"'{exc.label}'); use --dtype float64 or fewer --steps",
+                            file=lesson.label, line=lesson.line_of("dtype"), field="dtype")
+
+    # -- cost -----------------------------------------------------------------------------
+
+    def work(self, steps: int) -> int:
+        """The estimated cost of `steps` iterations, in the units of WORK_BUDGET."""
+        if not hasattr(self, "_per_step"):
+            with quiet_arithmetic():
+                probe = NumpyBackend(self.lesson, "float64")
+                numbers = sum(probe.node_sizes(probe.weights(initial_weights(self.lesson))))
+            self._numbers = numbers
+            self._per_step = STEP_COST + numbers * (EXACT_COST if self.dtype == "exact" else 1)
+        return steps * self._per_step
+
+    def check_budget(self, k: int) -> None:
+        """GdtutorError (naming `iterations`) if stepping on to step k would cost more than
+        WORK_BUDGET: a run that would take hours is refused before it starts."""
+        steps = max(0, min(k, self.iterations) - self.computed)
+        cost = self.work(steps)
+        if cost > WORK_BUDGET:
+            lesson = self.lesson
+            affordable = max(1, WORK_BUDGET // self._per_step)
+            raise GdtutorError(
+                f"{steps} iterations over a plan of {self._numbers} numbers would take about "
+                f"{cost:.1e} operations, past the limit of {WORK_BUDGET:.0e}; lower "
+                f"iterations (or --steps) to at most {affordable}",
+                file=lesson.label, line=lesson.line_of("iterations"), field="iterations")
 
     def _first_not_finite(self, start: int, end: int) -> int | None:
         """The first step in start..end whose weights are not all finite (weights are checked
@@ -215,9 +266,11 @@ class Stepper:
         self.k = min(k, self.computed)
         return self.k
 
-    def run(self) -> None:
-        """Every iteration the lesson offers (or up to its divergence)."""
-        self.goto(self.iterations)
+    def run(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Every iteration the lesson offers (or up to its divergence); GdtutorError up front
+        if that costs more than WORK_BUDGET."""
+        self.check_budget(self.iterations)
+        self.goto(self.iterations, progress)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -230,13 +283,16 @@ class Stepper:
         if k < self._known_loss:
             return self._loss[k], self._grad[k].copy()
         backend = self._setting(k).backend
-        with np.errstate(all="ignore"):
+        with quiet_arithmetic():
             try:
                 loss, grad = backend.loss_and_grad(self._w[k])
             except NotFinite:
                 return self._number(Fraction(0)) * float("nan") if self.dtype != "exact" else None, None
+            except TooLarge as exc:
+                raise self._too_large(exc, k) from None
         if self.lesson.grad_scale != 1:
-            grad = grad * self.grad_scale
+            with quiet_arithmetic():
+                grad = grad * self.grad_scale
         return loss, grad
 
     def loss_at(self, k: int):
@@ -267,7 +323,7 @@ class Stepper:
         setting = self._setting(k - 1)
         grad = self._grad[k - 1].copy()
         lr = self._number(setting.lr)
-        with np.errstate(all="ignore"):
+        with quiet_arithmetic():
             step_size = lr * grad
         return StepRecord(k, self._w[k - 1].copy(), self._loss[k - 1], grad, setting.lr,
                           step_size, self._w[k].copy(), setting.backend.name)
@@ -276,11 +332,13 @@ class Stepper:
         """The graph at w_k (a graph lesson: at its inputs)."""
         k = self.k if k is None else k
         self._check(k, self.computed)
-        with np.errstate(all="ignore"):
+        with quiet_arithmetic():
             try:
                 return self._setting(k).backend.nodes(self._w[k])
             except NotFinite:
                 return []
+            except TooLarge as exc:
+                raise self._too_large(exc, k) from None
 
     def loss_of(self, weights) -> float:
         """The loss at any flat weights, as a float (to draw the loss against a weight)."""
@@ -288,10 +346,10 @@ class Stepper:
         w = np.asarray(weights, dtype=self._w0.dtype if self.dtype != "exact" else np.float64)
         if self.dtype == "exact":
             w = np.array([Fraction(v).limit_denominator(10 ** 12) for v in w.reshape(-1)], dtype=object)
-        with np.errstate(all="ignore"):
+        with quiet_arithmetic():
             try:
                 return to_float(backend.loss_and_grad(w.reshape(-1))[0])
-            except NotFinite:
+            except (NotFinite, TooLarge):
                 return float("nan")
 
     def fmt(self, x) -> str:

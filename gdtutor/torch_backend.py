@@ -7,6 +7,7 @@ import torch
 from .backend import ARITHMETIC, Backend, Node
 from .errors import ExprError
 from .model import Lesson
+from .numbers import as_float, to_float
 
 FORWARD = {
     **ARITHMETIC,
@@ -20,8 +21,9 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 def _number(value):
     """A literal of the expression as a plain number, as in the document's `x ** 2`
-    (torch records PowBackward0 for a tensor to a number's power)."""
-    return int(value) if value.denominator == 1 else float(value)
+    (torch records PowBackward0 for a tensor to a number's power); one too large for torch's
+    integers goes through float (past its range: ±inf)."""
+    return int(value) if value.denominator == 1 and abs(value) < 2 ** 53 else to_float(value)
 
 
 class TorchBackend(Backend):
@@ -47,8 +49,7 @@ class TorchBackend(Backend):
         self._whole = [(off, shape) for _, off, _, shape in self._params] == [(0, (self.size,))]
 
     def _tensor(self, value) -> torch.Tensor:
-        arr = np.array(value, dtype=object).astype(np.float64)
-        return torch.as_tensor(arr, dtype=self.torch_dtype)
+        return torch.as_tensor(as_float(value, self.np_dtype.name), dtype=self.torch_dtype)
 
     def _apply(self, s, args):
         if s.op not in ("add", "sub", "mul", "div", "pow"):
@@ -61,7 +62,7 @@ class TorchBackend(Backend):
             raise ExprError(f"cannot compute '{s.label}' on shapes {shapes}: {exc}") from None
 
     def weights(self, values) -> np.ndarray:
-        return np.array(values, dtype=object).astype(np.float64).astype(self.np_dtype).reshape(-1)
+        return as_float(tuple(values), self.np_dtype.name).reshape(-1)
 
     def _forward(self, params: list) -> list:
         """Every node's value, given the tensor of each used parameter (in self._params order)."""

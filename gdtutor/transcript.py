@@ -160,8 +160,12 @@ def counts_json(c: Checkpoints) -> dict[str, int]:
 
 
 def failures_json(c: Checkpoints) -> list[dict[str, Any]]:
+    """Each failed value; a value the run could not compute (an exact division by zero) is
+    "nan", as everywhere in the transcript, while a step is null where there is none."""
     return [{"line": f.line, "step": f.step, "field": f.field,
-             "expected": json_value(f.expected), "got": json_value(f.got)} for f in c.failures]
+             "expected": json_value(f.expected),
+             "got": json_value(f.got) if f.field in ("diverged", "step") else _num(f.got)}
+            for f in c.failures]
 
 
 def jsonl_objects(run: Run) -> Iterator[dict[str, Any]]:
@@ -170,7 +174,7 @@ def jsonl_objects(run: Run) -> Iterator[dict[str, Any]]:
     if run.nodes is not None:
         yield {
             "value": _num(run.value),
-            "grads": {name: json_value(g) for name, g in run.grads.items()},
+            "grads": {name: _num(g) for name, g in run.grads.items()},
             "nodes": [{"id": n.id, "op": n.op, "label": n.label, "inputs": list(n.inputs),
                        "shape": list(n.shape), "value": _num(n.value),
                        "grad": json_value(n.grad), "grad_fn": n.grad_fn} for n in run.nodes],

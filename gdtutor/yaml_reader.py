@@ -2,6 +2,8 @@
 size, the text, the nesting and the count of values (an alias bomb) are checked here."""
 from __future__ import annotations
 
+import codecs
+import re
 from pathlib import Path
 from typing import NamedTuple, NoReturn
 
@@ -9,11 +11,19 @@ import yaml
 from yaml.constructor import SafeConstructor
 
 from .errors import GdtutorError
+from .files import NotRegular, read_regular
 
 MAX_BYTES = 1 << 20          # a lesson is a page of text, not a data set
 MAX_VISITS = 200_000         # YAML nodes visited while converting; an alias counts every time
 MAX_DEPTH = 32
 MAX_FLOW_DEPTH = 4 * MAX_DEPTH  # past this, brackets are refused while scanning (see _Loader)
+MAX_DIGITS = 1000            # a number in a lesson: past 1e308 floats are infinite already
+
+# YAML 1.1 integers, as PyYAML's resolver reads them, and how many bits each digit carries
+_INT_FORMS = ((re.compile(r"[-+]?0b[0-1_]+"), 2, 1.0), (re.compile(r"[-+]?0x[0-9a-fA-F_]+"), 2, 4.0),
+              (re.compile(r"[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+"), 0, 5.91),
+              (re.compile(r"[-+]?0[0-7_]+"), 1, 3.0))
+_BITS_PER_DIGIT = 3.3219
 
 _YAML = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_YAML + t for t in ("str", "int", "float", "bool", "null")}
@@ -22,6 +32,10 @@ _SCALAR_TAGS = {_YAML + t for t in ("str", "int", "float", "bool", "null")}
 class _TooDeep(Exception):
     """Brackets nested far past MAX_DEPTH: refused while scanning, before the cost grows."""
 
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
 
 class _Loader(yaml.SafeLoader):
     """The safe loader, stopping runaway `[` and `{` nesting early: PyYAML's scanner spends
@@ -29,7 +43,7 @@ class _Loader(yaml.SafeLoader):
 
     def fetch_flow_collection_start(self, TokenClass):
         if self.flow_level >= MAX_FLOW_DEPTH:
-            raise _TooDeep()
+            raise _TooDeep(self.line + 1)
         super().fetch_flow_collection_start(TokenClass)
 
 
@@ -81,20 +95,26 @@ class YamlReader:
 
     def read_text(self, path: Path) -> str:
         try:
-            with open(path, "rb") as f:
-                data = f.read(MAX_BYTES + 1)
+            data = read_regular(path, MAX_BYTES + 1)
         except FileNotFoundError:
             self.fail("no such file")
         except IsADirectoryError:
             self.fail("is a directory, not a lesson file")
         except PermissionError:
             self.fail("permission denied")
+        except NotRegular as exc:
+            self.fail(f"is {exc.kind}, not a lesson file")
         except OSError as exc:
             self.fail(f"cannot read the file: {exc.strerror or exc}")
         if len(data) > MAX_BYTES:
             self.fail(f"the file is larger than {MAX_BYTES // 1024} KiB; a lesson must be smaller")
+        if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+            self.fail("the file is UTF-32; save it as UTF-8", 1)
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _looks_utf16(data):
+            self.fail("the file is UTF-16; save it as UTF-8", 1)
         if b"\0" in data:
-            self.fail("not a text file (UTF-8 expected)")
+            self.fail("not a text file: it holds a NUL byte (UTF-8 expected)",
+                      data[:data.index(b"\0")].count(b"\n") + 1)
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -104,8 +124,10 @@ class YamlReader:
         return text
 
     def compose(self, text: str, builtin: bool = False) -> YamlNode:
+        loader = None
         try:
-            root = yaml.compose(text, Loader=_BUILTIN_LOADER if builtin else _Loader)
+            loader = (_BUILTIN_LOADER if builtin else _Loader)(text)   # reads the first bytes
+            root = loader.get_single_node()
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             what = exc.problem or exc.context or "invalid YAML"
@@ -119,14 +141,20 @@ class YamlReader:
                       text[:exc.position].count("\n") + 1)
         except yaml.YAMLError as exc:
             self.fail(f"YAML syntax error: {' '.join(str(exc).split())}")
-        except (RecursionError, _TooDeep):
-            self.fail(f"nested too deeply (the limit is {MAX_DEPTH} levels)")
+        except _TooDeep as exc:
+            self.fail(f"nested too deeply (the limit is {MAX_DEPTH} levels)", exc.line)
+        except RecursionError:  # block nesting: the reader stopped where it grew too deep
+            self.fail(f"nested too deeply (the limit is {MAX_DEPTH} levels)",
+                      getattr(loader, "line", 0) + 1)
+        finally:
+            if loader is not None:
+                loader.dispose()
         if root is None:
             self.fail("the file holds no lesson (only comments?)")
         try:
             return self.convert(root, 0, "")
         except RecursionError:  # a self-referencing alias, or nesting past Python's own limit
-            self.fail(f"nested too deeply (the limit is {MAX_DEPTH} levels)")
+            self.fail(f"nested too deeply (the limit is {MAX_DEPTH} levels)", root.start_mark.line + 1)
 
     def convert(self, node, depth: int, field: str) -> YamlNode:
         """The node as YamlNodes; counts visits so an alias bomb stops before it grows large."""
@@ -165,6 +193,20 @@ class YamlReader:
             values[key] = self.convert(value_node, depth + 1, join(field, key))
         return YamlNode(line, values, key_lines)
 
+    def check_digits(self, text: str, line: int, field: str | None) -> None:
+        """Refuse an integer of more than MAX_DIGITS digits before it is built: Python will not
+        turn one of over 4300 digits into text, and no lesson needs one."""
+        text = text.strip()
+        bits = len(text) * _BITS_PER_DIGIT
+        for form, prefix, per_digit in _INT_FORMS:
+            if form.fullmatch(text):
+                bits = (len(text) - prefix) * per_digit
+                break
+        if bits > MAX_DIGITS * _BITS_PER_DIGIT:
+            shown = text[:20] + "..." if len(text) > 20 else text
+            self.fail(f"the number '{shown}' is too large: a lesson's numbers have at most "
+                      f"{MAX_DIGITS} digits", line, field)
+
     def check_tag(self, node, allowed: str, line: int, field: str | None) -> None:
         if node.tag != allowed:
             dated = node.tag == _YAML + "timestamp"
@@ -179,9 +221,19 @@ class YamlReader:
             return node.value
         if tag == _YAML + "null":
             return None
+        if tag == _YAML + "int":
+            self.check_digits(node.value, line, field)
         build = {"bool": _SCALARS.construct_yaml_bool, "int": _SCALARS.construct_yaml_int,
                  "float": _SCALARS.construct_yaml_float}[tag[len(_YAML):]]
         try:
             return build(node)
         except (ValueError, KeyError, IndexError, yaml.YAMLError):  # `!!int` alone: IndexError
             self.fail(f"'{node.value[:40]}' is not a valid {_short_tag(tag)}", line, field)
+
+
+def _looks_utf16(data: bytes) -> bool:
+    """UTF-16 without a byte-order mark: every other byte of the first few is NUL."""
+    head = data[:64]
+    if len(head) < 4 or b"\0" not in head:
+        return False
+    return head[1::2].count(0) >= len(head) // 2 - 1 or head[0::2].count(0) >= len(head) // 2 - 1

@@ -86,7 +86,12 @@ CASES = [
     Case("missing-file", None, None, None, "no such file"),
     Case("empty-file", "", None, None, "the file is empty"),
     Case("only-comments", "# nothing here\n", None, None, "holds no lesson"),
-    Case("binary-nul", b"id: x\n\x00\x01\x02", None, None, "not a text file (UTF-8 expected)"),
+    Case("binary-nul", b"id: x\n\x00\x01\x02", 2, None,
+         "not a text file: it holds a NUL byte (UTF-8 expected)"),
+    Case("utf-16-bom", "\ufeffid: x\ntitle: T\n".encode("utf-16"), 1, None,
+         "the file is UTF-16; save it as UTF-8"),
+    Case("utf-16-no-bom", "id: x\ntitle: T\n".encode("utf-16-be"), 1, None,
+         "the file is UTF-16; save it as UTF-8"),
     Case("not-utf8", b"id: x\ntitle: caf\xe9\n", 2, None, "not a text file (UTF-8 expected)"),
     Case("control-character", "id: x\ntitle: a\x07b\n", 2, None,
          "the control character U+0007 is not allowed"),
@@ -121,7 +126,7 @@ CASES = [
          "  x: &loop [1, *loop]\n", 6, "inputs.x", "nested too deeply"),
     Case("deep-nesting", "id: x\ntitle: T\nkind: graph\nexpression: x\ninputs:\n"
          f"  x: {nested(40)}\n", 6, "inputs.x", "nested too deeply (the limit is 32 levels)"),
-    Case("very-deep-nesting", f"id: x\nvalue: {nested(5000)}\n", None, None,
+    Case("very-deep-nesting", f"id: x\nvalue: {nested(5000)}\n", 2, None,
          "nested too deeply"),
     Case("five-dimensions", "id: x\ntitle: T\nkind: graph\nexpression: sum(x)\ninputs:\n"
          f"  x: {nested(5)}\n", 6, "inputs.x", "more than 4 dimensions"),

@@ -28,7 +28,7 @@ GRAPH = [lesson.id for lesson in builtin() if lesson.kind == "graph"]
 ALLOWED = {
     "OK", "gdtutor", "SSE", "grad", "grads", "grad_scale", "numpy", "torch", "float32", "float64",
     "exact", "jsonl", "json", "csv", "text", "summary", "param", "const", "pow", "mul", "add",
-    "sub", "div", "neg", "value", "loss", "sse", "out", "LESSON", "PATH", "LANG", "SSH", "ASCII",
+    "sub", "div", "neg", "value", "loss", "sse", "out", "LESSON", "PATH", "DIR", "LANG", "SSH", "ASCII",
     "NaN", "inf", "nan", "gradDescent", "replay", "check", "list", "analyze", "progress",
     "report", "serve", "usage", "lesson", "step", "time", "event", "field", "try", "user", "hint",
     "correct", "revealed", "attempt", "reached", "finished", "source_sha256", "true", "false",

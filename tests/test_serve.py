@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -80,14 +81,15 @@ def test_a_bad_lesson_is_one_line_before_serving(tmp_path):
     assert str(bad.name) in line
 
 
-def test_a_folder_is_refused_until_course_folders_exist(tmp_path):
-    try:
-        import gdtutor.course  # noqa: F401
-    except ImportError:
-        line = one_line_error(serve(str(tmp_path), "--port", str(free_port())))
-        assert line == f"gdtutor: {tmp_path}: course folders are not supported yet"
-    else:
-        pytest.skip("course folders are supported: their tests cover a bad folder")
+def test_a_course_folder_is_served_and_a_broken_one_refused_before_serving(tmp_path):
+    from gdtutor.catalog import Course
+    from gdtutor.serve import load_target
+    shutil.copy(REPO / "lessons" / "worked-example.yaml", tmp_path / "a.yaml")
+    course = load_target(str(tmp_path))
+    assert isinstance(course, Course) and [e.lesson.id for e in course.entries] == ["worked-example"]
+    (tmp_path / "course.yaml").write_text("title: x\nlessons: [\n")
+    line = one_line_error(serve(str(tmp_path), "--port", str(free_port())))
+    assert line.startswith(f"gdtutor: {tmp_path}/course.yaml:3: YAML syntax error")
 
 
 def test_max_sessions_must_be_a_positive_number():
