@@ -192,6 +192,36 @@ async def test_escape_cancels_a_sweep_in_progress():
         assert app.screen.stepper.k == 1
 
 
+def test_batched_sweep_gives_the_steppers_losses_and_fates():
+    """analysis.linear_batch runs all α at once; each run is a fresh Stepper's (run_losses) to
+    1e-12 relative. Near a zero minimum the residual Xw − y is itself rounding, and
+    L = |Xw − y|² differs by about 2√L·δ: the bound adds 1e-13·√(L·L_0) for that."""
+    from gdtutor.analysis import batchable, fate, linear_batch, run_losses
+    from gdtutor.catalog import with_overrides
+    checked = 0
+    for lesson in builtin():
+        if lesson.kind != "descent":
+            continue
+        lesson = with_overrides(lesson, dtype="float64")
+        assert batchable(lesson), lesson.id
+        alphas = sweep_alphas(lesson.lr, stability(lesson).alpha_max)
+        fast = linear_batch(lesson, [a for _, a in alphas], 3000)
+        for (label, a), (lf, df, mf) in zip(alphas, fast):
+            ls, ds, ms = run_losses(lesson, a, 3000)
+            assert lf.shape == ls.shape and df == ds, (lesson.id, label)
+            ok = np.isfinite(ls)
+            assert np.array_equal(ok, np.isfinite(lf))
+            bound = 1e-12 * np.abs(ls[ok]) + 1e-13 * np.sqrt(np.abs(ls[ok])) * np.sqrt(abs(ls[0]))
+            assert (np.abs(lf[ok] - ls[ok]) <= bound).all(), (lesson.id, label)
+            assert abs(mf - ms) <= 1e-9 * ms + 1e-12
+            assert fate(lf, df, mf) == fate(ls, ds, ms), (lesson.id, label)
+            checked += 1
+    assert checked == 36
+    # float32, torch, or an objective that is not the linear sugar: the Stepper runs them
+    assert not batchable(resolve("grad-descent"))          # float32
+    assert not batchable(resolve("worked-example"))        # exact (sweep runs it in float64)
+
+
 # -- c: the gradient check -----------------------------------------------------------------
 
 async def test_gradient_check_on_the_worked_example_is_exact():

@@ -189,7 +189,7 @@ class StabilityScreen(OverLesson):
             self._notes(body, a)
             self.query_one("#stability-body", Static).update(body)
             return
-        body.append(_("direction  λ            1 − αλ        |1 − αλ| against 1") + "\n",
+        body.append(_("dir.  λ            1 − αλ        |1 − αλ| against the line 1") + "\n",
                     style="bold")
         n = len(a.eigenvalues)
         shown = list(range(n)) if n <= MAX_SHOWN else \
