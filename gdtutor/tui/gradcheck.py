@@ -12,13 +12,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..analysis import CHECK_COLUMNS, GradientCheck, gradient_check, said
 from ..backend import weight_names
 from ..i18n import _
 from ..numbers import fmt
-from .stability import FORWARDING, SYNC_WEIGHTS, OverLesson, number
+from .stability import FORWARDING, SYNC_WEIGHTS, OverLesson, keys_line, number
 
 MAX_ROWS = 200     # weights listed (the rest are summed up in the worst relative error)
 
@@ -43,7 +43,7 @@ class GradCheckScreen(OverLesson):
             with VerticalScroll(id="gradcheck-scroll"):
                 yield Static(id="gradcheck-notes", markup=False)
                 yield Static(id="gradcheck-table")
-        yield Footer(compact=True)
+        yield keys_line(self.BINDINGS)
 
     def on_mount(self) -> None:
         self.refresh_check()

@@ -16,8 +16,8 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.screen import Screen
+from textual.widgets import Static
 
 from ..analysis import FORECASTS, Stability, said, stability
 from ..i18n import _
@@ -62,7 +62,7 @@ async def forward_key(lesson_screen, key: str) -> bool:
     return False
 
 
-class OverLesson(ModalScreen[None]):
+class OverLesson(Screen[None]):
     """A screen over a descent lesson's screen: esc (or its own key) closes it; the α and
     stepping keys go on to the lesson underneath."""
 
@@ -80,6 +80,17 @@ class OverLesson(ModalScreen[None]):
     def action_close(self) -> None:
         if self.is_active:
             self.dismiss(None)
+
+
+def keys_line(bindings) -> Static:
+    """The screen's shown keys on one line, as the footer would write them (a Footer is a
+    widget a key; this one line keeps the screen quick to open)."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for binding in bindings:
+        if isinstance(binding, Binding) and binding.show:
+            text.append(binding.key_display or binding.key, style="bold")
+            text.append(f" {binding.description}  ")
+    return Static(text, classes="alpha-keys")
 
 
 def contraction_bar(c, ascii_only: bool) -> Text:
@@ -120,7 +131,7 @@ class StabilityScreen(OverLesson):
             yield Static(id="stability-title", markup=False)
             with VerticalScroll(id="stability-scroll"):
                 yield Static(id="stability-body", markup=False)
-        yield Footer(compact=True)
+        yield keys_line(self.BINDINGS)
 
     def on_mount(self) -> None:
         self.refresh_panel()

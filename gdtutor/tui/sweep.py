@@ -14,12 +14,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..analysis import SweepRun, stability, sweep, sweep_alphas
 from ..i18n import _
 from .plot_base import Plot, thin, ticks
-from .stability import OverLesson, number
+from .stability import OverLesson, keys_line, number
 
 FATES = {"converged": "green", "converging": "cyan", "oscillating": "yellow", "diverged": "red"}
 
@@ -99,7 +99,7 @@ class SweepScreen(OverLesson):
                               .format(n=self.steps), style="bold"),
                          id="sweep-title", markup=False)
             yield Grid(id="sweep-grid")
-        yield Footer(compact=True)
+        yield keys_line(self.BINDINGS)
 
     def on_mount(self) -> None:
         self._run()
