@@ -600,6 +600,72 @@ def run_losses(lesson: Lesson, lr, steps: int, cancel: Callable[[], bool] | None
     return losses, stepper.diverged_at, moved
 
 
+def batchable(lesson: Lesson) -> bool:
+    """Whether `linear_batch` runs this lesson as its Stepper does: a linear lesson (its
+    objective the sugar sum((X @ w - y)**2), divided by 2m for half_mse) on numpy in float64."""
+    return (lesson.linear is not None and lesson.dtype == "float64" and lesson.backend == "numpy"
+            and str(lesson.expression) == ("sum((X @ w - y)**2) / (2 * m)"
+                                           if lesson.linear.loss == "half_mse"
+                                           else "sum((X @ w - y)**2)"))
+
+
+def linear_batch(lesson: Lesson, lrs, steps: int, cancel: Callable[[], bool] | None = None):
+    """Every α of a linear float64 lesson at once: one loop over a (runs × weights) array,
+    with the numpy backend's operations in its order (X @ w − y, its square summed, over 2m;
+    the gradient Xᵀ(2/(2m)·(Xw − y)) times grad_scale; w − α·grad). For each α, what
+    `run_losses` gives: (float64 losses L(w_0) … L(w_n), the step it diverged at or None, how
+    far the last step moved the weights); the same numbers as a Stepper's run to rounding
+    (tests/test_tui_alpha_lab.py). A run stops where its loss or weights stop being finite."""
+    lin = lesson.linear
+    X = np.array(lin.X, dtype=object).astype(np.float64)
+    y = np.array(lin.y, dtype=object).astype(np.float64)
+    m = len(lin.y)
+    half = lin.loss == "half_mse"
+    denom = np.float64(2) * np.float64(m)
+    coef = (np.float64(1) / denom) * np.float64(2) if half else np.float64(2)
+    scale = None if lesson.grad_scale == 1 else float(lesson.grad_scale)
+    XT = np.ascontiguousarray(X.T)
+    runs = len(lrs)
+    lr = np.array([float(a) for a in lrs], dtype=np.float64)[:, None]
+    W = np.tile(np.array([float(v) for v in initial_weights(lesson)], np.float64), (runs, 1))
+    losses = np.full((runs, steps + 1), np.nan)
+    live = np.ones(runs, bool)
+    diverged: list[int | None] = [None] * runs
+    ends = [steps] * runs
+    last_moved = np.zeros(runs)
+    with np.errstate(all="ignore"):
+        for k in range(steps + 1):
+            D = W @ XT - y
+            S = np.square(D).sum(axis=1)
+            L = S / denom if half else S
+            losses[live, k] = L[live]
+            bad = live & ~(np.isfinite(L) & np.isfinite(W).all(axis=1))
+            if bad.any():
+                for r in np.flatnonzero(bad):
+                    diverged[r], ends[r] = k, k
+                    if not np.isfinite(W[r]).all():
+                        losses[r, k] = L[r]
+                live &= ~bad
+                if not live.any():
+                    break
+            if k == steps:
+                break
+            G = (coef * D) @ X
+            if scale is not None:
+                G = G * scale
+            step = lr * G
+            new = W - step
+            # as run_losses measures it: against the size of the weights the step started at
+            moved = np.abs(new - W).max(axis=1) / np.maximum(1.0, np.abs(W).max(axis=1))
+            last_moved = np.where(live, moved, last_moved)
+            W = np.where(live[:, None], new, W)
+            if k & 1023 == 1023 and cancel is not None and cancel():
+                ends = [min(e, k + 1) for e in ends]
+                break
+    return [(losses[r, :ends[r] + 1], diverged[r], float(last_moved[r]) if ends[r] else 0.0)
+            for r in range(runs)]
+
+
 SETTLED = {"float64": 1e-6, "float32": 1e-3}
 
 
@@ -649,6 +715,13 @@ def sweep(lesson: Lesson, alphas=None, steps: int | None = None,
     n = lesson.iterations if steps is None else int(steps)
     if _exact(lesson):
         lesson = lesson._replace(dtype="float64")
+    if batchable(lesson):
+        runs = []
+        for (label, a), (losses, diverged, moved) in zip(
+                alphas, linear_batch(lesson, [a for _, a in alphas], n, cancel)):
+            what, at = fate(losses, diverged, moved, lesson.dtype)
+            runs.append(SweepRun(label, a, losses, what, at))
+        return runs
     runs = []
     for label, a in alphas:
         if cancel is not None and cancel():

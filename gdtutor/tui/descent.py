@@ -27,6 +27,12 @@ ALPHA = Binding.Group("α", compact=True)
 LOOKAHEAD = 12   # iterations computed ahead (not shown) so the parabola's range holds them
 
 
+def picture_view(stepper, ascii_plot: bool):
+    """View 4 (imported when first shown)."""
+    from .picture import picture_view as build
+    return build(stepper, ascii_plot)
+
+
 class Position(NamedTuple):
     """Where the stepper stands; a new value is pushed into the widgets."""
 
@@ -51,6 +57,13 @@ class DescentScreen(LessonScreen):
         Binding("2", "view('history')", "history", show=False,
                 tooltip="show the history table (one row per iteration)"),
         Binding("3", "view('lesson')", "lesson", show=False, tooltip="show the lesson's text"),
+        Binding("4", "view('picture')", "picture", show=False,
+                tooltip="show the data with the fitted line, or the loss surface with the path"),
+        Binding("e", "stability", "stability", show=False,
+                tooltip="the stability panel: H's eigenvalues, α_max and the forecast"),
+        Binding("s", "sweep", "sweep", show=False, tooltip="the lesson run at several α"),
+        Binding("c", "gradcheck", "grad check", show=False,
+                tooltip="the gradient against finite differences and the formula"),
         *LessonScreen.LEAVING,
         *LessonScreen.SCROLLING,
     ]
@@ -70,6 +83,7 @@ class DescentScreen(LessonScreen):
         self.lazy_views = LazyViews({
             "history": lambda: history_table(self.numbers),
             "lesson": lambda: lesson_text(self.lesson.text.get(self.lang)),
+            "picture": lambda: picture_view(self.stepper, self.ascii_plot),
         })
         parts = [Status(id="status"),
                  StepsPanel(self.numbers, s.weight_names, self.lesson.grad_scale, id="steps"),
@@ -169,6 +183,8 @@ class DescentScreen(LessonScreen):
                 f"graph of L at {self.weight}{at}; grad = ∂L/∂node")
         elif view == "history" and self.lazy_views.ready("history"):
             self.query_one("#history").show(k, s.record, s.weights_at(0))
+        elif view == "picture" and self.lazy_views.ready("picture"):
+            self.query_one("#picture").show(k)
 
     def scroll_target(self, direction: str):
         return self.query_one(f"#{self.view}")
@@ -299,3 +315,21 @@ class DescentScreen(LessonScreen):
     @guarded
     def action_view(self, view: str) -> None:
         self.view = view
+
+    @guarded
+    def action_stability(self) -> None:
+        from .stability import StabilityScreen
+        self.playing = False
+        self.app.push_screen(StabilityScreen(self))
+
+    @guarded
+    def action_sweep(self) -> None:
+        from .sweep import SweepScreen
+        self.playing = False
+        self.app.push_screen(SweepScreen(self))
+
+    @guarded
+    def action_gradcheck(self) -> None:
+        from .gradcheck import GradCheckScreen
+        self.playing = False
+        self.app.push_screen(GradCheckScreen(self))

@@ -25,7 +25,7 @@ SPEEDS = (0.5, 1, 2, 4, 8, 16, 32)   # steps a second when playing
 PLAY = Binding.Group("play", compact=True)
 # actions that read or move the stepper: disabled while a worker owns it
 USES_STEPPER = {"step", "back", "reset", "goto", "play", "backend", "lr_up", "lr_down", "log",
-                "view", "reload"}
+                "view", "reload", "stability", "sweep", "gradcheck"}
 POLL = 1.0   # seconds between looks at a lesson file for edits
 TORCH_AFTER = 0.1   # seconds from the first frame to the start of torch's import
 

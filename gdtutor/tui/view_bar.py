@@ -4,7 +4,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-VIEWS = (("graph", "1", "graph"), ("history", "2", "history"), ("lesson", "3", "lesson text"))
+VIEWS = (("graph", "1", "graph"), ("history", "2", "history"), ("lesson", "3", "lesson text"),
+         ("picture", "4", "picture"))
 
 
 class ViewBar(Static):
