@@ -62,13 +62,15 @@ def nice_ticks(lo: float, hi: float, max_ticks: int = TICKS, whole: bool = False
                 continue
             first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
             if last - first + 1 <= max_ticks:
-                return [_clean(i * step) for i in range(first, last + 1)]
+                digits = 1 - math.floor(math.log10(step))     # 2.5e-3 has 4 decimals
+                return [_clean(round(i * step, digits)) for i in range(first, last + 1)]
         exponent += 1
 
 
 def _clean(value: float) -> float:
-    """A multiple of a tick step without the noise of its product (0.30000000000000004)."""
-    return 0.0 if value == 0 else float(f"{value:.12g}")
+    """A multiple of a tick step without the noise of its product (0.30000000000000004);
+    never -0.0."""
+    return 0.0 if value == 0 else float(f"{value:.15g}")
 
 
 def tick_label(value: float) -> str:
