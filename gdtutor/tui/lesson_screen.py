@@ -213,7 +213,7 @@ class LessonScreen(Screen):
         self.notify(message, severity="error", timeout=8)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.app.has_class("-too-small"):
+        if self.app.has_class("-too-small") and action in USES_STEPPER | {"speed", "scroll"}:
             return False   # behind the "please enlarge" message no key moves the lesson
         if self.busy and action in USES_STEPPER:
             return None    # shown, but disabled until the worker is done
