@@ -157,7 +157,8 @@ def _verify_descent(stepper: Stepper, c: Checkpoint, diverged: int | None) -> Re
         detail = (_("diverged at step {k} {sign} {want}").format(k=diverged, sign=sign,
                                                                   want=c.diverged)
                   if diverged is not None else
-                  _("diverged at step never {sign} {want}").format(sign=sign, want=c.diverged))
+                  _("never diverged {sign} diverged at step {want}").format(sign=sign,
+                                                                            want=c.diverged))
         return _verdict(c, [] if ok else [Mismatch("diverged", c.diverged, diverged)], detail)
     k = c.step or 0
     if diverged is not None and k > diverged:

@@ -161,7 +161,7 @@ async def test_history_and_lesson_text_are_built_on_first_show():
         await pilot.pause()
         table = screen.query_one(History)
         assert table.display and table.row_count == 3            # k = 0, 1, 2 at once
-        assert table.get_row("2")[0] == "2"
+        assert str(table.get_row("2")[0]) == "2"
         await press(pilot, "n")
         assert table.row_count == 4
         await press(pilot, "3")

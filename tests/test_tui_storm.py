@@ -115,24 +115,25 @@ def check_descent(screen: DescentScreen) -> None:
     assert f"α = {screen.numbers.lr(s.lr)}" in status, status
     panel = text_of(screen.query_one(StepsPanel))
     w = screen.weight
+    f = screen.numbers.number        # the lesson's formatting, full precision if `.` asked
     if k == 0:
         assert f"Step 0: start at {w}0" in panel, panel
         for v in s.weights_at(0):
-            assert s.fmt(v) in panel, (s.fmt(v), panel)
+            assert f(v) in panel, (f(v), panel)
     else:
         record = s.record(k)
         assert f"Step {k}: {w}{k - 1} → {w}{k}" in panel, panel
-        assert f"L({w}{k - 1}) = {s.fmt(record.loss)}" in panel, panel
+        assert f"L({w}{k - 1}) = {f(record.loss)}" in panel, panel
         for v in (*record.weights, *record.grad, *record.step_size):
-            assert s.fmt(v) in panel, (s.fmt(v), panel)
+            assert f(v) in panel, (f(v), panel)
         if s.diverged_at is not None and k >= s.diverged_at:
             assert f"diverged at step {s.diverged_at}" in panel, panel
     if screen.view == "history":
         table = screen.query_one(History)
-        last = table.get_row_at(table.row_count - 1)
+        last = [str(cell) for cell in table.get_row_at(table.row_count - 1)]
         assert last[0] == str(k)
         shown = s.weights_at(0) if k == 0 else s.record(k).weights
-        assert last[1] == screen.numbers.weights(shown), (last, k)
+        assert last[-1] == screen.numbers.weights(shown), (last, k)     # w_k, the last column
 
 
 def check_graph(screen: GraphScreen) -> None:

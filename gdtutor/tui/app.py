@@ -45,6 +45,10 @@ class GdtutorApp(App[None]):
         self.signals_seen: list[int] = []   # ending signals that came before the loop ran
 
     def on_mount(self) -> None:
+        self.set_class(self.ascii_plot, "-ascii")
+        if self.ascii_plot:
+            from .glyphs import ascii_scrollbars
+            ascii_scrollbars(True)
         if self.end_on_signals:
             if hand_to_loop(self.end_by_signal) and self.signals_seen:
                 self.end_by_signal(self.signals_seen[0])
@@ -60,6 +64,18 @@ class GdtutorApp(App[None]):
         # a lesson opened from a file is watched for edits; a built-in one (order > 0) is not
         watch = SourceWatch(lesson.source) if lesson.source and not lesson.order else None
         self.push_screen(self.lesson_screen(self.first, watch=watch))
+
+    def notify(self, message, *args, **kwargs) -> None:
+        """Textual's notify; under --ascii in ASCII (tui/glyphs.py)."""
+        if self.ascii_plot:
+            from .glyphs import to_ascii
+            message = to_ascii(str(message))
+        super().notify(message, *args, **kwargs)
+
+    def on_unmount(self) -> None:
+        if self.ascii_plot:
+            from .glyphs import ascii_scrollbars
+            ascii_scrollbars(False)
 
     def end_by_signal(self, signum: int) -> None:
         """SIGTERM, SIGHUP, SIGINT or a hung-up terminal: end as `q` does, so the terminal is
@@ -111,6 +127,7 @@ class GdtutorApp(App[None]):
         self.set_class(too_small(event.size.width, event.size.height), "-too-small")
         for widget in self.screen.query(TooSmall):
             widget.refresh()
+        self.screen.refresh_bindings()    # the lesson's keys are off while it is too small
 
     def action_help(self) -> None:
         from .help import HelpScreen

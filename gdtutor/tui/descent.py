@@ -11,6 +11,9 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import var
 from textual.widgets import ContentSwitcher, Footer
 
+from ..checks import marks_at
+from ..i18n import _
+from .glyphs import shown
 from .graph_view import GraphView
 from .lazy import LazyViews, history_table, lesson_text
 from .lesson_screen import LessonScreen, guarded
@@ -48,9 +51,11 @@ class DescentScreen(LessonScreen):
 
     BINDINGS = [
         *LessonScreen.STEPPING,
-        Binding("plus,equals_sign", "lr_up", "α×2", key_display="+", group=ALPHA,
+        Binding("plus", "lr_up", "α×2", key_display="+", group=ALPHA,
                 tooltip="double α: the next steps use it; the history keeps the old"),
         Binding("minus", "lr_down", "α÷2", key_display="-", group=ALPHA, tooltip="halve α"),
+        Binding("equals_sign", "lr_type", "type α", key_display="=", group=ALPHA,
+                tooltip="type α for the next steps: a fraction (1/3) or a decimal (0.05)"),
         Binding("l", "log", "log", tooltip="log scale on the loss plot, on or off"),
         Binding("1", "view('graph')", "graph", show=False,
                 tooltip="show the computation graph of the loss at w_(k−1)"),
@@ -66,6 +71,14 @@ class DescentScreen(LessonScreen):
                 tooltip="the gradient against finite differences and the formula"),
         *LessonScreen.LEAVING,
         *LessonScreen.SCROLLING,
+        Binding("home", "scroll('home')", "first row", show=False,
+                tooltip="the history's first row (the top of the graph or the text)"),
+        Binding("end", "scroll('end')", "last row", show=False,
+                tooltip="the history's last row (the end of the graph or the text)"),
+        Binding("shift+left", "scroll('columns_left')", "columns left", show=False,
+                tooltip="the history's columns further left"),
+        Binding("shift+right", "scroll('columns_right')", "columns right", show=False,
+                tooltip="the history's columns further right (w[k] is the last)"),
     ]
 
     position: var[Position | None] = var(None, init=False)
@@ -77,12 +90,13 @@ class DescentScreen(LessonScreen):
         self.one_weight = len(stepper.weight_names) == 1
         self.weight = stepper.weight_names[0] if self.one_weight else "w"
         self._shown_step: tuple | None = None    # (k, diverged_at) the widgets show
+        self._told_diverged: int | None = None   # the divergence already notified
 
     def compose(self) -> ComposeResult:
         s = self.stepper
         self.lazy_views = LazyViews({
             "history": lambda: history_table(self.numbers),
-            "lesson": lambda: lesson_text(self.lesson.text.get(self.lang)),
+            "lesson": lambda: lesson_text(shown(self, self.lesson.text.get(self.lang))),
             "picture": lambda: picture_view(self.stepper, self.ascii_plot),
         })
         parts = [Status(id="status"),
@@ -156,15 +170,36 @@ class DescentScreen(LessonScreen):
         if self._shown_step != (new.k, new.diverged_at):
             self._show_step(new)
         self.refresh_status()
+        self._tell_divergence(new.diverged_at)
+
+    def _tell_divergence(self, diverged_at: int | None) -> None:
+        """A divergence is one event: notified once, when it is first known (a step, a go-to
+        or play that reaches it), not again at each key that meets it."""
+        if diverged_at is None or diverged_at != self._told_diverged:
+            self._told_diverged = diverged_at
+            if diverged_at is not None:
+                self.notify(_("diverged at step {k}: the loss is no longer finite. b steps "
+                              "back, r resets, - lowers α.").format(k=diverged_at),
+                            severity="warning", timeout=8)
+
+    def precision_changed(self) -> None:
+        steps = self._part(StepsPanel)
+        steps.numbers = self.numbers
+        if self.lazy_views.ready("history"):
+            self.query_one("#history").numbers_changed(self.numbers)
+        if self.position is not None:
+            self._show_step(self.position)
 
     def _show_step(self, p: Position) -> None:
         s, k = self.stepper, p.k
         self._shown_step = (k, p.diverged_at)
         steps = self._part(StepsPanel)
+        marks = marks_at(s, k) if self.lesson.checkpoints else []
         if k == 0:
-            steps.show_start(s.weights_at(0), s.loss_at(0), diverged=p.diverged_at == 0)
+            steps.show_start(s.weights_at(0), s.loss_at(0), diverged=p.diverged_at == 0,
+                             marks=marks)
         else:
-            steps.show_record(s.record(k), p.diverged_at)
+            steps.show_record(s.record(k), p.diverged_at, marks=marks)
         self._show_view(self.view)
         losses = s.losses(upto=k)
         self._part(LossPlot).show(losses, k, p.diverged_at, self.log_scale, s.iterations)
@@ -180,7 +215,7 @@ class DescentScreen(LessonScreen):
             at = max(k - 1, 0)
             self._part(GraphView).show(
                 s.nodes(at), self.numbers,
-                f"graph of L at {self.weight}{at}; grad = ∂L/∂node")
+                _("graph of L at {w}{k}; grad = ∂L/∂node").format(w=self.weight, k=at))
         elif view == "history" and self.lazy_views.ready("history"):
             self.query_one("#history").show(k, s.record, s.weights_at(0))
         elif view == "picture" and self.lazy_views.ready("picture"):
@@ -188,6 +223,16 @@ class DescentScreen(LessonScreen):
 
     def scroll_target(self, direction: str):
         return self.query_one(f"#{self.view}")
+
+    def action_scroll(self, direction: str) -> None:
+        target = self.scroll_target(direction)
+        if self.view == "history" and direction in ("home", "end"):
+            target.jump_to(direction)
+        elif direction.startswith("columns_"):
+            if self.view == "history":
+                target.scroll_columns(-1 if direction.endswith("left") else 1)
+        else:
+            super().action_scroll(direction)
 
     def kept(self) -> dict:
         return {**super().kept(), "view": self.view, "log_scale": self.log_scale}
@@ -202,10 +247,10 @@ class DescentScreen(LessonScreen):
         p = self.position or self._now()
         self._part(Status).show(StatusLine(
             title=self.lesson.title.get(self.lang),
-            position=f"k = {p.k} of {self.stepper.iterations}",
+            position=_("k = {k} of {n}").format(k=p.k, n=self.stepper.iterations),
             lr=self.numbers.lr(p.lr), backend=p.backend, dtype=self.stepper.dtype,
             playing=self.playing, speed=self.speed_text(), diverged_at=p.diverged_at,
-            busy=self.busy))
+            busy=self.busy, full=self.numbers.full))
 
     def watch_log_scale(self) -> None:
         p = self.position
@@ -233,11 +278,11 @@ class DescentScreen(LessonScreen):
         self.sync()
         if record is None:
             s = self.stepper
-            if s.diverged_at is not None:
-                self.notify(f"diverged at step {s.diverged_at}: the loss is no longer finite. "
-                            "b steps back, r resets, - lowers α.", severity="warning", timeout=8)
-            else:
-                self.notify(f"end of the lesson: {s.iterations} iterations", timeout=4)
+            if s.diverged_at is None:
+                self.notify(_("end of the lesson: {n} iterations").format(n=s.iterations),
+                            timeout=4)
+            else:     # told once, when it was reached; the status line and the panel say it
+                self.app.bell()
             return False
         return True
 
@@ -284,16 +329,15 @@ class DescentScreen(LessonScreen):
         def run(cancelled) -> int:
             return s.goto(target, progress=self.post_progress, cancel=cancelled)
 
-        self.in_background(run, f"going to {target}… (esc cancels)",
+        self.in_background(run, _("going to {k}… (esc cancels)").format(k=target),
                            lambda landed: self._landed(target, landed), total=target)
 
     def _landed(self, target: int, landed: int) -> None:
         self.sync()
-        if landed < target:
-            s = self.stepper
-            why = (f"diverged at step {s.diverged_at}" if s.diverged_at is not None
-                   else "cancelled")
-            self.notify(f"stopped at step {landed}: {why}", severity="warning", timeout=6)
+        # a divergence is told by sync, once; a cancelled jump here
+        if landed < target and self.stepper.diverged_at is None:
+            self.notify(_("stopped at step {k}: cancelled").format(k=landed),
+                        severity="warning", timeout=6)
 
     @guarded
     def action_lr_up(self) -> None:
@@ -303,10 +347,24 @@ class DescentScreen(LessonScreen):
     def action_lr_down(self) -> None:
         self._set_lr(self.stepper.lr / 2)
 
+    def action_lr_type(self) -> None:
+        from .goto import LrScreen
+        self.playing = False
+        self.app.push_screen(LrScreen(self.numbers.lr(self.stepper.lr)), self._lr_typed)
+
+    def _lr_typed(self, lr: Fraction | None) -> None:
+        if lr is not None:
+            self._guarded_set_lr(lr)
+
+    @guarded
+    def _guarded_set_lr(self, lr: Fraction) -> None:
+        self._set_lr(lr)
+
     def _set_lr(self, lr: Fraction) -> None:
         self.stepper.set_lr(lr)
         self.sync()
-        self.notify(f"α = {self.numbers.lr(lr)} from step {self.stepper.k + 1} on", timeout=3)
+        self.notify(_("α = {lr} from step {k} on").format(lr=self.numbers.lr(lr),
+                                                          k=self.stepper.k + 1), timeout=3)
 
     @guarded
     def action_log(self) -> None:

@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from ..i18n import _
+from .glyphs import shown
+
 
 class HelpScreen(ModalScreen[None]):
     """A table of keys; escape, ? or q closes it."""
@@ -20,14 +25,14 @@ class HelpScreen(ModalScreen[None]):
         self.title_text = title
 
     def compose(self) -> ComposeResult:
-        table = Table(title=self.title_text, show_header=True, expand=True, box=None,
-                      title_style="bold")
-        table.add_column("key", style="bold", no_wrap=True)
-        table.add_column("does")
+        table = Table(title=Text(shown(self.app, self.title_text)), show_header=True,
+                      expand=True, box=None, title_style="bold")
+        table.add_column(_("key"), style="bold", no_wrap=True)
+        table.add_column(_("does"))
         for keys, does in self.key_rows:
-            table.add_row(keys, does)
+            table.add_row(Text(shown(self.app, keys)), Text(shown(self.app, does)))
         table.add_row("", "")
-        table.add_row("esc ? q", "close this help")
+        table.add_row("esc ? q", _("close this help"))
         with VerticalScroll(id="help-box"):
             yield Static(table, id="help-table")
 

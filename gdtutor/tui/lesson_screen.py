@@ -17,6 +17,7 @@ from textual.worker import Worker, WorkerState
 from ..carry import rebuild
 from ..errors import GdtutorError
 from ..stepper import Stepper
+from .glyphs import to_ascii
 from .notice import Notice
 from .source import SourceWatch, signature
 from .text import Numbers
@@ -25,7 +26,7 @@ SPEEDS = (0.5, 1, 2, 4, 8, 16, 32)   # steps a second when playing
 PLAY = Binding.Group("play", compact=True)
 # actions that read or move the stepper: disabled while a worker owns it
 USES_STEPPER = {"step", "back", "reset", "goto", "play", "backend", "lr_up", "lr_down", "log",
-                "view", "reload", "stability", "sweep", "gradcheck"}
+                "view", "reload", "lr_type", "precision", "stability", "sweep", "gradcheck"}
 POLL = 1.0   # seconds between looks at a lesson file for edits
 TORCH_AFTER = 0.1   # seconds from the first frame to the start of torch's import
 
@@ -81,6 +82,8 @@ class LessonScreen(Screen):
         Binding("t", "backend", "backend", tooltip="switch backend, numpy ↔ torch; the next "
                 "steps use it, the history keeps the old (an exact lesson is run again on torch "
                 "in float64, and t again returns to exact fractions)"),
+        Binding("full_stop", "precision", "full", key_display=".", show=False,
+                tooltip="full precision on every panel, on or off (every digit of each number)"),
         Binding("R", "reload", "reload", show=False, tooltip="load the lesson file again, at "
                 "the same step (an edited file also reloads by itself)"),
         Binding("escape", "lessons", "lessons", show=False, tooltip="back to the lesson picker "
@@ -101,7 +104,7 @@ class LessonScreen(Screen):
         self.lesson = stepper.lesson
         self.lang = lang
         self.ascii_plot = ascii_plot
-        self.numbers = Numbers.of(stepper)
+        self.numbers = Numbers.of(stepper, full=bool((restore or {}).get("full")))
         self.origin = origin      # the exact lesson this float64 one stands in for (t goes back)
         self.watch = watch        # the lesson's file, for a lesson opened from one
         self._restore = restore or {}
@@ -153,7 +156,8 @@ class LessonScreen(Screen):
 
     def kept(self) -> dict:
         """What the student chose on this screen, carried to a rebuilt one of the same kind."""
-        return {"kind": self.lesson.kind, "speed": self.speed, "playing": self.playing}
+        return {"kind": self.lesson.kind, "speed": self.speed, "playing": self.playing,
+                "full": self.numbers.full}
 
     def restore(self, kept: dict) -> None:
         if "speed" in kept:
@@ -209,9 +213,22 @@ class LessonScreen(Screen):
         self.notify(message, severity="error", timeout=8)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.app.has_class("-too-small") and action in USES_STEPPER | {"speed", "scroll"}:
+            return False   # behind the "please enlarge" message no key moves the lesson
         if self.busy and action in USES_STEPPER:
             return None    # shown, but disabled until the worker is done
         return True
+
+    @property
+    def active_bindings(self):
+        """Textual's active bindings; under --ascii with ASCII descriptions (the footer's α)."""
+        found = super().active_bindings
+        if not self.ascii_plot:
+            return found
+        from .glyphs import ascii_binding
+        return {key: active._replace(binding=ascii_binding(active.binding),
+                                     tooltip=to_ascii(active.tooltip))
+                for key, active in found.items()}
 
     def watch_busy(self, busy: str) -> None:
         self.set_class(bool(busy), "-busy")
@@ -237,22 +254,27 @@ class LessonScreen(Screen):
     def action_goto(self) -> None:
         from .goto import GotoScreen     # its Input and Label are imported when first asked
         self.playing = False
+        # a bad answer is said in the prompt, which stays open for another
         self.app.push_screen(GotoScreen(self.last_step(), self.goto_noun), self._goto_answer)
 
-    def _goto_answer(self, answer: str | None) -> None:
-        if answer is None:
-            return
-        from .goto import parse_target
-        try:
-            target = parse_target(answer, self.last_step())
-        except ValueError as error:
-            self.notify(f"go to: {error}", severity="error", timeout=6)
-            return
-        self._jump(target)
+    def _goto_answer(self, target: int | None) -> None:
+        if target is not None:
+            self._jump(target)
 
     @guarded
     def _jump(self, target: int) -> None:
         self.jump(target)
+
+    # -- precision -----------------------------------------------------------------------------
+
+    def action_precision(self) -> None:
+        """`.`: every digit of every number, on every panel at once (and back)."""
+        self.numbers = Numbers.of(self.stepper, full=not self.numbers.full)
+        self.precision_changed()
+        self.refresh_status()
+
+    def precision_changed(self) -> None:
+        """self.numbers changed: draw the numbers again with it."""
 
     # -- play --------------------------------------------------------------------------------
 

@@ -19,6 +19,8 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
+from .glyphs import ascii_on, to_ascii
+
 Run = tuple[str, str]          # text and a Rich style string ("bold", "dim", "")
 Line = Sequence[Run]
 
@@ -102,7 +104,10 @@ class Lines(Widget):
         self._base: Style | None = None
 
     def show_lines(self, lines: Iterable[Line]) -> None:
-        lines = [tuple(line) for line in lines]
+        if ascii_on(self):      # --ascii: every glyph in ASCII (tui/glyphs.py)
+            lines = [tuple((to_ascii(text), style) for text, style in line) for line in lines]
+        else:
+            lines = [tuple(line) for line in lines]
         if len(lines) > 1 and not lines[-1]:
             lines.pop()                        # text ending in a newline: no blank last line
         if lines == self._lines:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..i18n import _
+from .glyphs import shown
 from .plot_base import LINEAR_LIMIT, Plot, thin, ticks
 
 
@@ -23,10 +25,13 @@ class LossPlot(Plot):
         # a linear axis cannot reach the float64 maximum: such a curve is drawn on a log axis
         forced = not log and bool(finite.any()) and float(np.abs(losses[finite]).max()) > LINEAR_LIMIT
         log = log or forced
-        usable = finite & (losses > 0) if log else finite
+        values, usable, label, why = losses, finite, _("loss"), ""
+        if log:
+            values, usable, label, why = log_values(losses)
         steps = np.arange(len(losses))
-        xs, ys = thin(steps[usable].tolist(), losses[usable].tolist())
-        if xs:
+        xs, ys = thin(steps[usable].tolist(), values[usable].tolist())
+        drawn = bool(xs) and not why
+        if drawn:
             plt.plot(xs, ys, marker=self.line_marker, color="blue")
             lo, hi = min(ys), max(ys)
             if not log:
@@ -35,19 +40,37 @@ class LossPlot(Plot):
                 if hi > lo:
                     plt.ylim(lo, hi)
             plt.yticks(*ticks(lo, hi, log=log))
-        if k < len(losses) and usable[k]:
-            plt.scatter([k], [float(losses[k])], marker=self.current_marker, color="red")
-        if log:
-            plt.yscale("log")
+            if k < len(losses) and usable[k]:
+                plt.scatter([k], [float(values[k])], marker=self.current_marker, color="red")
+            if log:
+                plt.yscale("log")
         right = x_limit(k, last)
         plt.xlim(0, right)
         plt.xticks(*ticks(0, right, whole=True))
-        scale = " (log)" if log else ""
         if diverged_at is not None:
             plt.vline(diverged_at, "red")
-            plt.title(f"loss{scale}: diverged at {diverged_at}")
+            title = _("{label}: diverged at {k}").format(label=label, k=diverged_at)
         else:
-            plt.title(f"loss{scale}, k = {k}")
+            title = _("{label}, k = {k}").format(label=label, k=k)
+        plt.title(shown(self, f"{title}: {why}" if why else title))
+
+
+def log_values(losses: np.ndarray) -> tuple[np.ndarray, np.ndarray, str, str]:
+    """What a log axis draws of `losses`: (values, which are drawn, the axis's name, why nothing
+    is drawn or ""). A loss that is zero or negative somewhere has no logarithm: L − min L is
+    drawn instead (its minimum raised to a millionth of the span, so it has one), and named so."""
+    finite = np.isfinite(losses)
+    if not finite.any():
+        return losses, finite, _("loss (log)"), _("no finite loss to draw")
+    if float(losses[finite].min()) > 0:
+        return losses, finite, _("loss (log)"), ""
+    low, high = float(losses[finite].min()), float(losses[finite].max())
+    if high == low:
+        return losses, finite, _("log(L − min L)"), _("the loss is constant")
+    with np.errstate(all="ignore"):
+        shifted = np.where(finite, losses - low, np.nan)
+        shifted = np.where(shifted <= 0, (high - low) * 1e-6, shifted)
+    return shifted, finite, _("log(L − min L)"), ""
 
 
 def x_limit(k: int, last: int | None = None) -> int:

@@ -6,6 +6,8 @@ from typing import Callable
 
 import numpy as np
 
+from ..i18n import _
+from .glyphs import shown
 from .plot_base import Plot, ticks
 
 SAMPLES = 61      # points of the curve; plotext joins them with lines, so a few per
@@ -69,6 +71,8 @@ class Parabola(Plot):
                         marker=self.point_marker, color="green")
         if ok.size and ok[-1]:
             plt.scatter([float(ws[-1])], [float(ls[-1])], marker=self.current_marker, color="red")
-        off = "" if ok.size and ok[-1] else " (off the plot)"
-        plt.title(f"L({self.weight}) with {self.weight}0…{self.weight}{k}; "
-                  f"{self.weight}{k} = {current}{off}")
+        w = self.weight
+        title = _("L({w}) with {w}0…{w}{k}; {w}{k} = {value}").format(w=w, k=k, value=current)
+        if not (ok.size and ok[-1]):
+            title += " " + _("(off the plot)")
+        plt.title(shown(self, title))

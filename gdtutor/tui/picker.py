@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 
 from ..errors import GdtutorError
+from ..i18n import _
 from .too_small import TooSmall
 
 Lessons = Union[Iterable, Callable[[], Iterable]]
@@ -47,7 +48,10 @@ class PickerScreen(Screen):
 
     BINDINGS = [Binding("enter", "open", "open", tooltip=OPEN),
                 Binding("escape", "back", "back", show=False,
-                        tooltip="back to the course's picker (from the built-in lessons)")]
+                        tooltip="back to the course's picker (from the built-in lessons)"),
+                *(Binding(str(d), f"digit({d})", "open N", show=False,
+                          tooltip="open lesson N (its number in the list)") for d in range(10))]
+    DIGITS_WAIT = 0.8   # seconds a typed number waits for another digit (lesson 12 after 1)
 
     def __init__(self, lessons: Lessons, lang: str = "en") -> None:
         super().__init__()
@@ -55,6 +59,8 @@ class PickerScreen(Screen):
         self._lessons: list | None = None
         self.course = None      # the Course listed, if it is one
         self.lang = lang
+        self._typed = ""         # digits typed so far, naming a lesson by its number
+        self._typed_timer = None
 
     @property
     def lessons(self) -> list:
@@ -131,6 +137,34 @@ class PickerScreen(Screen):
             self.notify(str(row.error), severity="error", timeout=8)
         else:
             self.app.open_lesson(row)
+
+    def action_digit(self, digit: int) -> None:
+        """A digit: lesson N opens as soon as no further digit could name another lesson."""
+        if self._typed_timer is not None:
+            self._typed_timer.stop()
+            self._typed_timer = None
+        self._typed += str(digit)
+        try:
+            numbered = len([row for row in self.lessons if row is not BUILT_IN])
+        except GdtutorError:      # a broken built-in lesson: said on the screen already
+            self._typed = ""
+            return
+        if int(self._typed) * 10 > numbered:
+            self._open_typed()
+        else:
+            self._typed_timer = self.set_timer(self.DIGITS_WAIT, self._open_typed)
+
+    def _open_typed(self) -> None:
+        typed, self._typed, self._typed_timer = self._typed, "", None
+        number = int(typed)
+        rows = self.lessons
+        if not 1 <= number <= len(rows) or rows[number - 1] is BUILT_IN:
+            self.notify(_("no lesson {n}").format(n=number), severity="warning", timeout=3)
+            return
+        options = self._option_list()
+        if options is not None:
+            options.highlighted = number - 1
+        self._open(rows[number - 1])
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:      # the built-in lessons, over a course's picker

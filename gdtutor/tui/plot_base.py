@@ -1,6 +1,8 @@
 """A PlotextPlot that survives any size: too small to draw, it says so instead of failing."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from rich.segment import Segment
 from rich.style import Style
@@ -9,6 +11,9 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
+from ..i18n import _
+from ..numbers import decimal_text
+from .glyphs import to_ascii
 from . import plotext_adapter
 
 MIN_WIDTH, MIN_HEIGHT = 16, 5
@@ -35,36 +40,82 @@ def thin(xs: list, ys: list) -> tuple[list, list]:
     return [xs[i] for i in order], [ys[i] for i in order]
 
 
-def ticks(lo: float, hi: float, log: bool = False, whole: bool = False):
-    """Tick positions between lo and hi, and short labels for them (`1.5e+07`, not 8 digits)."""
+MANTISSAS = (1, 2, 2.5, 5)   # tick steps: these times a power of ten
+
+
+def nice_ticks(lo: float, hi: float, max_ticks: int = TICKS, whole: bool = False) -> list[float]:
+    """Round tick positions in [lo, hi]: every multiple of the smallest step of 1, 2, 2.5 or
+    5 × 10^k that gives at most `max_ticks` of them (0 0.25 0.5 0.75 1, never 0.00342).
+    `whole`: steps of at least 1 (steps of an iteration count). lo == hi gives [lo]."""
+    lo, hi = float(lo), float(hi)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return []
+    if hi < lo:
+        lo, hi = hi, lo
+    if hi == lo or max_ticks < 2:
+        return [lo]
+    exponent = math.floor(math.log10((hi - lo) / max_ticks)) - 1
+    while True:
+        for mantissa in MANTISSAS:
+            step = mantissa * 10.0 ** exponent
+            if whole and (step < 1 or step != int(step)):
+                continue
+            first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+            if last - first + 1 <= max_ticks:
+                digits = 1 - math.floor(math.log10(step))     # 2.5e-3 has 4 decimals
+                return [_clean(round(i * step, digits)) for i in range(first, last + 1)]
+        exponent += 1
+
+
+def _clean(value: float) -> float:
+    """A multiple of a tick step without the noise of its product (0.30000000000000004);
+    never -0.0."""
+    return 0.0 if value == 0 else float(f"{value:.15g}")
+
+
+def tick_label(value: float) -> str:
+    """A tick as the lesson's float64 numbers are written (gdtutor.numbers), short: 0.25, 20,
+    1.5e+07 past 10^5."""
+    if value != 0 and not 1e-4 <= abs(value) < 1e5:
+        return decimal_text(value, significant=3)
+    return decimal_text(value)
+
+
+def log_ticks(lo: float, hi: float, max_ticks: int = TICKS) -> list[float]:
+    """Ticks on a log axis: powers of ten (every second, fifth … when there are many), or
+    1, 2, 5 × 10^k within a single decade."""
+    if not (lo > 0 and hi > 0 and math.isfinite(lo) and math.isfinite(hi)):
+        return []
+    if hi <= lo:
+        return [lo]
+    low, high = math.ceil(math.log10(lo) - 1e-9), math.floor(math.log10(hi) + 1e-9)
+    if high - low + 1 >= 2:
+        decades = (1, 2, 3, 5, *(int(m * 10 ** e) for e in range(1, 4) for m in MANTISSAS))
+        every = next((m for m in decades
+                      if (high - math.ceil(low / m) * m) // m + 1 <= max_ticks), 10_000)
+        start = math.ceil(low / every) * every
+        return [10.0 ** e for e in range(start, high + 1, every)]
+    found = [_clean(m * 10.0 ** e) for e in range(low - 1, high + 1) for m in (1, 2, 5)]
+    found = [v for v in found if lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9)]
+    return found if len(found) >= 2 else nice_ticks(lo, hi, max_ticks)
+
+
+def ticks(lo: float, hi: float, log: bool = False, whole: bool = False, room: int = 24,
+          max_ticks: int = TICKS):
+    """Tick positions between lo and hi, and their labels, for plotext's xticks / yticks:
+    round numbers (nice_ticks, log_ticks); `whole` steps (an iteration axis) with both ends
+    marked where a round step reaches them, and labels fitting in `room` columns."""
     if log:
-        positions = np.logspace(np.log10(lo), np.log10(hi), TICKS) if hi > lo else np.array([lo])
+        positions = log_ticks(lo, hi, max_ticks)
+    elif whole:
+        positions = []
+        for most in range(max(max_ticks, 6), 1, -1):
+            positions = nice_ticks(lo, hi, most, whole=True)
+            if sum(len(tick_label(p)) + 1 for p in positions) <= room:
+                break
     else:
-        positions = np.linspace(lo, hi, TICKS) if hi > lo else np.array([lo])
-    if whole:
-        whole_numbers = whole_ticks(int(lo), int(hi)) or sorted({int(round(p)) for p in positions})
-        return [float(p) for p in whole_numbers], [str(p) for p in whole_numbers]
-    if log:
-        return positions.tolist(), [f"{p:.3g}" for p in positions]
-    tiny = (hi - lo) * 1e-6     # a linear axis through 0 is labelled 0, not 1.2e-17
-    return positions.tolist(), ["0" if abs(p) < tiny else f"{p:.3g}" for p in positions]
-
-
-def whole_ticks(lo: int, hi: int, room: int = 24) -> list[int] | None:
-    """Evenly spaced whole ticks from lo to hi that hit both ends (0 2 4 6 8 10, 0 5 … 20),
-    as many as fit in `room` columns; None when the span does not divide evenly."""
-    span = hi - lo
-    even = [parts for parts in (5, 4) if span > 0 and span % parts == 0]
-    even.sort(key=lambda parts: not _round(span // parts))     # steps of 1, 2, 5, 25 … first
-    for parts in even:
-        marks = list(range(lo, hi + 1, span // parts))
-        if sum(len(str(m)) + 1 for m in marks) <= room:
-            return marks
-    return None
-
-
-def _round(step: int) -> bool:
-    return str(step).rstrip("0") in ("1", "2", "5", "25")
+        positions = nice_ticks(lo, hi, max_ticks)
+    return positions, [tick_label(p) for p in positions]
 
 
 class Plot(PlotextPlot):
@@ -78,7 +129,8 @@ class Plot(PlotextPlot):
     def __init__(self, ascii_plot: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.ascii_plot = ascii_plot
-        self.line_marker = "dot" if ascii_plot else "braille"
+        # plotext takes any one character as a marker: ASCII ones under --ascii
+        self.line_marker = "." if ascii_plot else "braille"
         self.point_marker = "*" if ascii_plot else "dot"
         self.current_marker = "@" if ascii_plot else "●"
         # (drawn for, the strips, their lines to compare with the next drawing)
@@ -118,12 +170,14 @@ class Plot(PlotextPlot):
         if self._drawn is not None and self._drawn[0] == key:
             return self._drawn[1]
         if width < MIN_WIDTH or height < MIN_HEIGHT:
-            rows = [Text("(enlarge to see the plot)", style=DIM)]
+            rows = [Text(_("(enlarge to see the plot)"), style=DIM)]
         else:
             try:
                 rows = self._rows(width, height)
-            except Exception as error:   # plotext can fail on degenerate data; never a crash
-                rows = [Text(f"(no plot: {error})", style=DIM)]
+            except Exception:   # plotext can fail on degenerate data; never a crash
+                rows = [Text(_("(these numbers cannot be drawn)"), style=DIM)]
+        if self.ascii_plot:        # plotext's frame and ticks are box drawing: ASCII instead
+            rows = [ascii_row(row) for row in rows]
         # a line drawn as before keeps its strip (a step changes a few lines of the plot)
         old_strips, old_rows = self._drawn[1:] if self._drawn is not None else ([], [])
         console = self.app.console
@@ -181,3 +235,13 @@ class Plot(PlotextPlot):
 
 
 DIM = Style(dim=True)
+
+
+def ascii_row(row):
+    """A drawn line (Rich Text, or runs of text and style) in ASCII (tui/glyphs.py)."""
+    if isinstance(row, Text):
+        plain = to_ascii(row.plain)
+        if len(plain) == len(row.plain):
+            return Text(plain, style=row.style, spans=list(row.spans), end="")
+        return Text(plain, style=row.style, end="")
+    return tuple((to_ascii(text), style) for text, style in row)

@@ -1,10 +1,13 @@
 """How the screens write numbers and arrays: the core's formatting, kept short for a terminal."""
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 from typing import Callable, NamedTuple
 
 import numpy as np
+
+from ..numbers import fmt as core_fmt
 
 LIMIT = 6   # arrays longer than this are summarised: first values, an ellipsis, the last
 
@@ -20,14 +23,21 @@ def shape_text(shape: tuple[int, ...]) -> str:
 
 
 class Numbers(NamedTuple):
-    """The core's number formatting for one lesson (`Stepper.fmt`), plus summaries of arrays."""
+    """The core's number formatting for one lesson (`gdtutor.numbers.fmt` in the lesson's
+    arithmetic), plus summaries of arrays. Every panel, the history, the status line and the
+    plots' labels write numbers through one of these: one number, one rendering everywhere.
+    `full` writes every digit (the `.` key): the whole fraction, float64's repr."""
 
     fmt: Callable[[object], str]
     dtype: str
+    full: bool = False
 
     @classmethod
-    def of(cls, stepper) -> "Numbers":
-        return cls(stepper.fmt, stepper.dtype)
+    def of(cls, stepper, full: bool = False) -> "Numbers":
+        if not full:
+            return cls(stepper.fmt, stepper.dtype)
+        return cls(functools.partial(core_fmt, dtype=stepper.dtype, full=True), stepper.dtype,
+                   True)
 
     def number(self, x) -> str:
         return self.fmt(x)
@@ -35,7 +45,7 @@ class Numbers(NamedTuple):
     def lr(self, lr) -> str:
         """α: a fraction in exact mode, else a decimal in the lesson's precision."""
         if self.dtype == "exact":
-            return str(Fraction(lr))
+            return self.fmt(Fraction(lr))
         return self.fmt(float(lr))
 
     def array(self, values, limit: int = LIMIT) -> str:

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
+from ..i18n import _
+from .glyphs import shown
+
 MIN_WIDTH, MIN_HEIGHT = 60, 18
 
 
@@ -15,5 +18,7 @@ class TooSmall(Static):
 
     def render(self) -> str:
         width, height = self.app.size
-        return (f"Please enlarge the terminal.\n\ngdtutor needs at least "
-                f"{MIN_WIDTH}×{MIN_HEIGHT}; this one is {width}×{height}.\n\nq quits.")
+        return shown(self, _("Please enlarge the terminal.\n\ngdtutor needs at least "
+                             "{min_width}×{min_height}; this one is {width}×{height}.\n\n"
+                             "q quits.").format(min_width=MIN_WIDTH, min_height=MIN_HEIGHT,
+                                                width=width, height=height))
