@@ -99,6 +99,18 @@ def _power(base: str, exponent) -> str:
     return f"{wrap(base)}^({e})"
 
 
+def _constant(node) -> Fraction | None:
+    """A node's value as a short fraction where it is one number the inputs do not change
+    (an exponent such as 2, 3 or 1/2), else None."""
+    if node.grad is not None or tuple(node.shape):
+        return None
+    value = np.asarray(node.value).reshape(())[()]
+    if isinstance(value, Fraction):
+        return value if len(str(value)) <= 8 else None
+    near = Fraction(float(value)).limit_denominator(100)
+    return near if float(near) == float(value) else None
+
+
 def local_formula(op: str, k: int, args: Sequence[str], arg_nodes, shape) -> tuple[str, str]:
     """(∂node/∂argument k as a formula in the arguments' names, where the upstream gradient
     and the local derivative go: "{g} · {l}" or, for a matrix product, "{l} · {g}")."""
@@ -116,9 +128,8 @@ def local_formula(op: str, k: int, args: Sequence[str], arg_nodes, shape) -> tup
     if op == "div":
         return (f"1/{wrap(b)}" if k == 0 else f"-{wrap(a)}/{_power(b, 2)}"), both
     if op == "pow":
-        exponent = arg_nodes[1]
-        if k == 0 and exponent.op == "const" and not exponent.inputs:
-            c = Fraction(exponent.label.strip("()"))
+        c = _constant(arg_nodes[1])
+        if k == 0 and c is not None:
             if c == 0:
                 return "0", both
             if c == 1:

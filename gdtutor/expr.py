@@ -103,6 +103,10 @@ def parse(source: str, names) -> Expr:
     if len(source) > MAX_SOURCE:
         raise ExprError(f"expression is {len(source)} characters long; the limit is {MAX_SOURCE}")
     names = set(names)
+    if "^" in source:       # never part of the language: a power written as in maths
+        meant = " ".join(source.split()).replace("^", "**")
+        raise ExprError(f"use ** for powers ({meant if len(meant) <= 40 else 'x**2'}), "
+                        "^ is not a power")
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
@@ -162,24 +166,12 @@ def _convert(node: ast.AST, names: set[str]) -> Expr:
             ast.Dict: "dict literals", ast.Set: "set literals", ast.NamedExpr: "assignments",
             ast.Await: "await", ast.Starred: "starred arguments"}.get(type(node))
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitXor):
-        raise ExprError(f"use ** for powers ({_as_power(node)}), ^ is not a power")
+        raise ExprError("use ** for powers (x**2), ^ is not a power")
     if isinstance(node, ast.BinOp):
         what = f"the operator {type(node.op).__name__}"
     if isinstance(node, ast.UnaryOp):
         what = f"the operator {type(node.op).__name__}"
     raise ExprError(f"{what or type(node).__name__} not allowed in an expression")
-
-
-def _as_power(node: ast.BinOp) -> str:
-    """`a^b` rewritten as the power the author meant, `a**b`, when that is short."""
-    try:
-        left, right = (ast.unparse(side) for side in (node.left, node.right))
-    except (ValueError, RecursionError):
-        return "x**2"
-    left, right = (part if part.isidentifier() or part.replace(".", "").isdigit()
-                   else f"({part})" for part in (left, right))
-    text = f"{left}**{right}"
-    return text if len(text) <= 30 and "^" not in text else "x**2"
 
 
 def names_in(e: Expr) -> list[str]:
