@@ -23,14 +23,20 @@ GLYPHS = {
 ROWS = 6   # a matrix with more rows shows the first ones, an ellipsis, the last
 
 
-def fitted(numbers: Numbers, values, room: int) -> str:
-    """A value on one line, summarised further (fewer values shown) until it fits in `room`."""
+def fitted(numbers: Numbers, values, room: int) -> list[str]:
+    """A value on one line of at most `room` cells, summarised further (fewer values shown)
+    until it fits, down to `[a, …, z]`; two values that would not fit as NUMBER-cell numbers
+    go one a line, whatever their digits: how many lines depends on the shape alone."""
+    shape = np.shape(values) if values is not None else ()
+    if shape == (2,) and narrowest(shape) > room:
+        first, last = numbers.array(values).strip("[]").split(", ")
+        return [f"[{first},", f" {last}]"]
     text = numbers.array(values)
-    for limit in (4, 3, 2):
+    for limit in (4, 3):
         if cell_len(text) <= room:
             break
         text = numbers.array(values, limit)
-    return text
+    return [text]
 
 
 def value_lines(numbers: Numbers, value, room: int = 1000) -> list[str]:
@@ -38,16 +44,31 @@ def value_lines(numbers: Numbers, value, room: int = 1000) -> list[str]:
     (`[[1, 1],` then ` [3, 1]]`), long arrays summarised; a column fits on one line."""
     array = np.asarray(value) if value is not None else None
     if array is None or array.ndim != 2 or array.shape[0] < 2:
-        return [fitted(numbers, value, room)]
+        return fitted(numbers, value, room)
     rows = list(range(array.shape[0]))
     if len(rows) > ROWS:
         rows = rows[:ROWS - 2] + [None] + rows[-1:]
-    texts = ["…" if r is None else fitted(numbers, array[r], room - 3) for r in rows]
+    texts = ["…" if r is None else numbers.array(array[r], 4) for r in rows]
     if array.shape[1] == 1 and cell_len(", ".join(texts)) + 2 <= room:
         return ["[" + ", ".join(texts) + "]"]
     last = len(texts) - 1
     return [("[" if i == 0 else " ") + t + ("]" if i == last else ",")
             for i, t in enumerate(texts)]
+
+
+NUMBER = 11   # cells a number takes at most, as far as the layout plans: whether a value goes
+              # beside its node or below it depends on its shape, not on its digits, so that
+              # a step does not change the number of lines (and the screen's layout)
+
+
+def narrowest(shape) -> int:
+    """The cells a value of this shape takes at its most summarised, with NUMBER-cell numbers:
+    `a`, `[a]`, `[a, b]`, `[a, …, z]`; a matrix a row a line, `[[a, …, z],`."""
+    if not shape:
+        return NUMBER
+    per_row = shape[-1]
+    width = NUMBER + 2 if per_row == 1 else 2 * NUMBER + (4 if per_row == 2 else 7)
+    return width + (2 if len(shape) == 2 and shape[0] > 1 else 0)
 
 
 class GraphView(Lines):
@@ -131,7 +152,7 @@ class Tree:
             label = _("grad") + " "
             room = self.width - used - 3 - cell_len(label)
             grad = value_lines(self.numbers, node.grad, room)
-            if len(grad) == 1 and cell_len(grad[0]) <= room:
+            if len(grad) == 1 and cell_len(grad[0]) <= room and not len(node.shape):
                 text.add("   " + label)
                 text.add(grad[0], "bold")
             else:
@@ -152,7 +173,7 @@ class Tree:
         columns used on the last line written."""
         room = self.width - used - 3
         body = value_lines(self.numbers, value, room)
-        if all(cell_len(row) <= room for row in body):
+        if narrowest(np.shape(value)) <= room and all(cell_len(row) <= room for row in body):
             text.add(" = ")
             text.add(body[0], "bold")
             align = " " * cell_len(head)    # the rows under the first: `indent` is 3 wider
