@@ -103,6 +103,10 @@ def parse(source: str, names) -> Expr:
     if len(source) > MAX_SOURCE:
         raise ExprError(f"expression is {len(source)} characters long; the limit is {MAX_SOURCE}")
     names = set(names)
+    if "^" in source:       # never part of the language: a power written as in maths
+        meant = " ".join(source.split()).replace("^", "**")
+        raise ExprError(f"use ** for powers ({meant if len(meant) <= 40 else 'x**2'}), "
+                        "^ is not a power")
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
@@ -161,6 +165,8 @@ def _convert(node: ast.AST, names: set[str]) -> Expr:
             ast.JoinedStr: "strings", ast.List: "list literals", ast.Tuple: "tuples",
             ast.Dict: "dict literals", ast.Set: "set literals", ast.NamedExpr: "assignments",
             ast.Await: "await", ast.Starred: "starred arguments"}.get(type(node))
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitXor):
+        raise ExprError("use ** for powers (x**2), ^ is not a power")
     if isinstance(node, ast.BinOp):
         what = f"the operator {type(node.op).__name__}"
     if isinstance(node, ast.UnaryOp):

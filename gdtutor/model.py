@@ -72,6 +72,8 @@ class Lesson(NamedTuple):
     order: int = 0                             # position among built-in lessons
     summary: Text = Text()                     # one line for the lesson picker
     lines: tuple[tuple[str, int], ...] = ()    # field path -> line in the file
+    names: tuple[tuple[str, str], ...] = ()    # node name -> the sub-expression it names,
+                                               # as the graph writes it (`render`)
 
     def line_of(self, field: str) -> int | None:
         return dict(self.lines).get(field)

@@ -12,7 +12,7 @@ from typing import NoReturn
 
 from .backends import probe
 from .errors import GdtutorError, number_text, show, suggest
-from .expr import FUNCTIONS, parse
+from .expr import FUNCTIONS, Expr, names_in, parse, render
 from .numbers import quiet_arithmetic
 from .model import BACKENDS, DTYPES, Checkpoint, Lesson, Linear, Text
 from .yaml_reader import MAX_DIGITS, YamlNode, join
@@ -23,6 +23,7 @@ MAX_ITERATIONS = 10_000_000
 MAX_EXACT_ITERATIONS = 20_000  # exact fractions grow with every step
 MAX_NUMBER_TEXT = 100
 MAX_NUMBER_BITS = int(MAX_DIGITS * 3.3219) + 1  # 10**999 fits; 10**1000 does not
+MAX_NODE_NAME = 24
 
 KINDS = ("graph", "descent")
 LOSSES = ("sse", "half_mse")
@@ -32,7 +33,8 @@ OBJECTIVES = {  # the linear form's sugar, in the expression language itself
     "half_mse": "sum((X @ w - y)**2) / (2 * m)",
 }
 
-COMMON_KEYS = ("id", "title", "summary", "kind", "text", "backend", "dtype", "checkpoints")
+COMMON_KEYS = ("id", "title", "summary", "kind", "text", "backend", "dtype", "checkpoints",
+               "names")
 GRAPH_KEYS = ("expression", "inputs")
 LINEAR_KEYS = ("data", "bias", "loss", "init")
 FREE_KEYS = ("objective", "params")
@@ -40,6 +42,21 @@ DESCENT_KEYS = LINEAR_KEYS + FREE_KEYS + ("lr", "grad_scale", "iterations")
 ALL_KEYS = COMMON_KEYS + GRAPH_KEYS + DESCENT_KEYS
 GRAPH_CHECKPOINT_KEYS = ("value", "grads", "tol")
 DESCENT_CHECKPOINT_KEYS = ("step", "weights", "loss", "grad", "sse", "diverged", "tol")
+
+# what other tools call α and the number of steps: suggested besides the nearest spelling
+SYNONYMS = {"learning_rate": "lr", "learningrate": "lr", "alpha": "lr", "eta": "lr",
+            "step_size": "lr", "epochs": "iterations", "epoch": "iterations",
+            "steps": "iterations", "n_iter": "iterations", "n_iters": "iterations",
+            "num_iterations": "iterations", "max_iter": "iterations", "iters": "iterations"}
+
+
+def key_hint(key: str, allowed) -> str:
+    """` (did you mean 'lr'?)` for a key other tools use for one of ours, else the nearest."""
+    same = SYNONYMS.get(str(key).lower().replace("-", "_"))
+    if same in allowed:
+        return f" (did you mean '{same}'?)"
+    return suggest(key, allowed)
+
 
 _ID = re.compile(r"[a-z0-9-]+")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -120,7 +137,7 @@ class Schema:
                       field or None)
         for key, key_line in node.key_lines.items():
             if key not in allowed:
-                self.fail(f"unknown key '{key}'{suggest(key, allowed)}", key_line,
+                self.fail(f"unknown key '{key}'{key_hint(key, allowed)}", key_line,
                           join(field, key))
         missing = [k for k in required if k not in node.value]
         if missing:
@@ -277,6 +294,8 @@ class Schema:
             fields.update(self.graph(root, top))
         else:
             fields.update(self.descent(root, top, dtype))
+        if "names" in top:
+            fields["names"] = self.node_names(top["names"], fields["expression"])
         fields["lines"] = tuple(self.lines.items())
         return Lesson(**fields)
 
@@ -455,6 +474,36 @@ class Schema:
                 found[key] = self.number(keys[key], f"{field}.{key}")
         return Checkpoint(**found)
 
+    def node_names(self, node: YamlNode, expression: Expr) -> tuple[tuple[str, str], ...]:
+        """`names`: what the graph calls an operation node, e.g. `{y: "x**2"}`; each source
+        must be an operation of the expression (written any way that parses the same)."""
+        if not isinstance(node.value, dict) or not node.value:
+            self.fail(f"expected a mapping of node names to parts of the expression, "
+                      f"got {show(node.value)}", node.line, "names")
+        known = names_in(expression)
+        parts = {render(e) for e in _operations(expression)}
+        named: dict[str, str] = {}
+        out = []
+        for key, value in node.value.items():
+            name, line, field = str(key), node.key_lines[key], join("names", str(key))
+            if not name.strip() or "\n" in name or len(name) > MAX_NODE_NAME:
+                self.fail(f"a node name is one line of at most {MAX_NODE_NAME} characters",
+                          line, field)
+            if name in known:
+                self.fail(f"'{name}' is already a name in the expression; choose another",
+                          line, field)
+            label = render(self.expression(value, field, known))
+            if label not in parts:
+                hint = suggest(label, parts)
+                self.fail(f"'{label}' is not an operation of the expression "
+                          f"'{render(expression)}'{hint}", value.line, field)
+            if label in named:
+                self.fail(f"'{label}' is named twice ('{named[label]}' and '{name}')",
+                          line, field)
+            named[label] = name
+            out.append((name, label))
+        return tuple(out)
+
     def only(self, node: YamlNode, keys, field: str, allowed, kind: str) -> None:
         for key in keys:
             if key not in allowed:
@@ -475,6 +524,14 @@ class Schema:
             self.record(f"{field}[{index}]", item.line)
             out.append((f"{field}[{index}]", item))
         return out
+
+
+def _operations(e: Expr):
+    """Every operation node of an expression (not its names or numbers)."""
+    if e.op not in ("name", "const"):
+        yield e
+    for a in e.args:
+        yield from _operations(a)
 
 
 def _shape(value) -> tuple[int, ...]:

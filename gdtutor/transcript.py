@@ -6,6 +6,7 @@ import gc
 import os
 from typing import Any, Callable, Iterator, NamedTuple
 
+from .backward_steps import backward_steps, node_names, step_lines
 from .api import Checkpoints, Run, json_value, summarize
 from .checks import FAILED, SKIPPED, make_stepper, verify
 from .cjk import join_soft_breaks, ljust
@@ -92,14 +93,21 @@ def _final_lines(run: Run) -> Iterator[str]:
 
 def _graph_text(run: Run) -> Iterator[str]:
     dtype = run.header["dtype"]
+    names = node_names(run.nodes, run.lesson.names)
     yield _("forward: the graph is built as each operation runs")
     for n in run.nodes:
         fn = f"   [{n.grad_fn}]" if n.grad_fn else ""
-        yield f"  {n.id:>4}  {n.op:<7} {n.label} = {fmt_vec(n.value, dtype)}{fn}"
+        name = names[n.id]
+        label = n.label
+        if n.inputs:        # an operation the lesson names: the name, and what it computes
+            same = name.replace(" ", "") == n.label.replace(" ", "")
+            label = name if same else f"{name} = {n.label}"
+        yield f"  {n.id:>4}  {n.op:<7} {label} = {fmt_vec(n.value, dtype)}{fn}"
     yield _("backward: gradients flow from the output back to the inputs")
-    for n in reversed(run.nodes):
-        if n.grad is not None:
-            yield f"  {n.id:>4}  ∂out/∂({n.label}) = {fmt_vec(n.grad, dtype)}"
+    for step in backward_steps(run.nodes, run.lesson.names):
+        for i, line in enumerate(step_lines(step, run.nodes, names,
+                                            lambda v: fmt_vec(v, dtype))):
+            yield f"  {step.id if i == 0 else '':>4}  {line}"
     yield from _graph_result(run)
 
 
@@ -172,10 +180,12 @@ def jsonl_objects(run: Run) -> Iterator[dict[str, Any]]:
     """The objects of the jsonl transcript, one a line (SPEC section 4)."""
     yield run.header
     if run.nodes is not None:
+        names = node_names(run.nodes, run.lesson.names)
         yield {
             "value": _num(run.value),
             "grads": {name: _num(g) for name, g in run.grads.items()},
-            "nodes": [{"id": n.id, "op": n.op, "label": n.label, "inputs": list(n.inputs),
+            "nodes": [{"id": n.id, "name": names[n.id], "op": n.op, "label": n.label,
+                       "inputs": list(n.inputs),
                        "shape": list(n.shape), "value": _num(n.value),
                        "grad": json_value(n.grad), "grad_fn": n.grad_fn} for n in run.nodes],
         }

@@ -1,11 +1,14 @@
 """The graph screen: the forward pass node by node, then the backward pass back to the inputs."""
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
 from textual.widgets import Footer, Markdown, Static
 
+from ..backward_steps import Step, backward_steps, node_names, step_lines
+from ..i18n import _
 from .graph_view import GraphView
 from .lesson_screen import LessonScreen
 from .notice import Notice
@@ -25,6 +28,8 @@ class GraphScreen(LessonScreen):
         super().__init__(stepper, **kwargs)
         self.nodes = []
         self.backward: list[str] = []   # ids in the order the backward pass reaches them
+        self.steps: dict[str, Step] = {}   # what reaches each node, edge by edge
+        self.names: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         yield Status(id="status")
@@ -49,6 +54,8 @@ class GraphScreen(LessonScreen):
     def load_nodes(self) -> None:
         self.nodes = self.stepper.nodes()
         self.backward = [n.id for n in reversed(self.nodes) if n.grad is not None]
+        self.steps = {step.id: step for step in backward_steps(self.nodes, self.lesson.names)}
+        self.names = node_names(self.nodes, self.lesson.names)
 
     @property
     def stages(self) -> int:
@@ -70,39 +77,54 @@ class GraphScreen(LessonScreen):
                    else back[-1] if back else None)
         self.query_one(GraphView).show(
             self.nodes, self.numbers, "", values=min(stage, n), grads=frozenset(back),
-            current=current)
-        self.query_one("#narration", Static).update(self.narrate(stage))
+            current=current, names=self.lesson.names, ascii=self.ascii_plot)
+        # lesson names are shown as they are written, never read as markup
+        self.query_one("#narration", Static).update(Text(self.narrate(stage)))
         self.refresh_status()
 
     def narrate(self, stage: int) -> str:
-        """One sentence on what the last stage did, as the document tells it."""
+        """What the last stage did, as the document tells it: a forward stage's node and
+        value; a backward stage's upstream × local for each edge into the node, and their sum."""
         nodes, n = self.nodes, len(self.nodes)
         if not nodes:
-            return "This expression has no graph to show."
-        output = nodes[-1]
+            return _("This expression has no graph to show.")
         fmt = self.numbers.array
         if stage == 0:
-            return ("Press n to run the expression: each step adds one node to the graph, "
-                    "as torch builds it while the code runs.")
+            return _("Press n to run the expression: each step adds one node to the graph, "
+                     "as torch builds it while the code runs.")
         if stage <= n:
-            node = nodes[stage - 1]
-            where = f"forward {stage}/{n}: "
-            if node.op == "param":
-                return f"{where}{node.id} = {fmt(node.value)}, a leaf that requires grad"
-            if node.op == "data":
-                return f"{where}{node.id} = {fmt(node.value)}, data (no grad)"
-            if node.op == "const":
-                return f"{where}{node.id} = {node.label}, a constant"
-            done = " The graph is built; n starts the backward pass." if stage == n else ""
-            return f"{where}{node.id} = {node.label} = {fmt(node.value)}.{done}"
+            return self.narrate_forward(stage)
         j = stage - n
         node = next(m for m in nodes if m.id == self.backward[j - 1])
-        where = f"backward {j}/{len(self.backward)}: "
-        via = f" via {node.grad_fn}" if node.grad_fn else ""
-        text = f"{where}∂({output.label})/∂{node.id} = {fmt(node.grad)}{via}"
+        name = self.names[node.id]
+        lines = [_("backward {k}/{n}: {name}").format(k=j, n=len(self.backward), name=name)
+                 + (f"  ({node.grad_fn})" if node.grad_fn else "")]
+        step = self.steps.get(node.id)
+        if step is not None:
+            lines += [line for line in step_lines(step, nodes, self.names, fmt)]
         if j == len(self.backward):
             leaves = [m for m in nodes if m.op == "param"]
-            text += "\nDone: " + ", ".join(f"{m.id}.grad = {fmt(m.grad)}" for m in leaves)
+            lines.append(_("Done: {grads}").format(grads=", ".join(
+                f"{self.names[m.id]}.grad = {fmt(m.grad)}" for m in leaves)))
+        return "\n".join(lines)
+
+    def narrate_forward(self, stage: int) -> str:
+        n = len(self.nodes)
+        node = self.nodes[stage - 1]
+        name, value = self.names[node.id], self.numbers.array(node.value)
+        if node.op == "param":
+            text = _("forward {k}/{n}: {name} = {value}, a leaf that requires grad")
+        elif node.op == "data":
+            text = _("forward {k}/{n}: {name} = {value}, data (no grad)")
+        elif node.op == "const":
+            text = _("forward {k}/{n}: {name}, a constant")
+        else:
+            if name.replace(" ", "") != node.label.replace(" ", ""):
+                name = f"{name} = {node.label}"
+            text = _("forward {k}/{n}: {name} = {value}")
+        text = text.format(k=stage, n=n, name=name, value=value)
+        if stage == n:
+            text += "\n" + _("The graph is built; n starts the backward pass.")
         return text
 
     def scroll_target(self, direction: str):
@@ -122,7 +144,7 @@ class GraphScreen(LessonScreen):
     def refresh_status(self) -> None:
         self.query_one(Status).show(StatusLine(
             title=self.lesson.title.get(self.lang),
-            position=f"stage {self.stage} of {self.stages}", lr=None,
+            position=_("stage {k} of {n}").format(k=self.stage, n=self.stages), lr=None,
             backend=self.stepper.backend_name, dtype=self.stepper.dtype,
             playing=self.playing, speed=self.speed_text(), busy=self.busy))
 
@@ -130,7 +152,7 @@ class GraphScreen(LessonScreen):
 
     def advance(self) -> bool:
         if self.stage >= self.stages:
-            self.notify("The backward pass is complete. r starts again.", timeout=4)
+            self.notify(_("The backward pass is complete. r starts again."), timeout=4)
             return False
         self.stage += 1
         return True
