@@ -72,6 +72,8 @@ class Lesson(NamedTuple):
     order: int = 0                             # position among built-in lessons
     summary: Text = Text()                     # one line for the lesson picker
     lines: tuple[tuple[str, int], ...] = ()    # field path -> line in the file
+    predict: tuple[str, ...] = ()              # what predict mode asks before each step
+    predict_tol: Fraction | None = None        # relative tolerance of float answers (None: 1e-3)
 
     def line_of(self, field: str) -> int | None:
         return dict(self.lines).get(field)
