@@ -69,7 +69,7 @@ class DescentScreen(LessonScreen):
         s = self.stepper
         self.lazy_views = LazyViews({
             "history": lambda: history_table(self.numbers),
-            "lesson": lambda: lesson_text(self.lesson.text.get(self.lang)),
+            "lesson": lambda: lesson_text(self.lesson_markdown()),
         })
         parts = [Status(id="status"),
                  StepsPanel(self.numbers, s.weight_names, self.lesson.grad_scale, id="steps"),
@@ -142,6 +142,7 @@ class DescentScreen(LessonScreen):
         if self._shown_step != (new.k, new.diverged_at):
             self._show_step(new)
         self.refresh_status()
+        self.moved()
 
     def _show_step(self, p: Position) -> None:
         s, k = self.stepper, p.k

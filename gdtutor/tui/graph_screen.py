@@ -35,7 +35,7 @@ class GraphScreen(LessonScreen):
                 with Pane(id="graph"):
                     yield GraphView(id="graph-view")
             with Pane(id="lesson"):
-                yield Markdown(self.lesson.text.get(self.lang), id="lesson-text")
+                yield Markdown(self.lesson_markdown(), id="lesson-text")
         yield Footer(compact=True)
         yield TooSmall()
 
@@ -73,6 +73,7 @@ class GraphScreen(LessonScreen):
             current=current)
         self.query_one("#narration", Static).update(self.narrate(stage))
         self.refresh_status()
+        self.moved()
 
     def narrate(self, stage: int) -> str:
         """One sentence on what the last stage did, as the document tells it."""
