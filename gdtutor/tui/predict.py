@@ -184,6 +184,16 @@ class Session:
         return stepper.record(k + 1) if stepper.computed >= k + 1 else None
 
     def expected(self, field: str):
+        """The right answer, flat, as plain numbers (Fractions or floats); None if unknown."""
+        import numpy as np
+        found = self.expected_value(field)
+        if found is None:
+            return None
+        if self.graph and field == "grads":
+            return [x for v in found for x in np.asarray(v).reshape(-1).tolist()]
+        return np.asarray(found).reshape(-1).tolist()
+
+    def expected_value(self, field: str):
         if self.graph:
             nodes = self.screen.nodes
             if field == "value":
@@ -278,7 +288,7 @@ class Session:
         if tries == 1 and not verdict.correct:
             self.missed.add(ask.step)
         if verdict.correct:
-            said = f"✓ {self.name(field)} = {self.shown(field, self.expected(field))}"
+            said = f"✓ {self.name(field)} = {self.shown(field, self.expected_value(field))}"
             self.advance(said)
             return True
         hinted = ask.hinted or tries >= 2
@@ -301,7 +311,7 @@ class Session:
         self.predicted.add(ask.step)
         self.missed.add(ask.step)
         self.revealed.add(ask.step)
-        value = self.expected(field)
+        value = self.expected_value(field)
         said = (_("revealed: {name} = {value}").format(name=self.name(field),
                                                       value=self.shown(field, value))
                 if value is not None else _("revealed"))

@@ -20,7 +20,9 @@ class AnswerInput(Input):
     screen that no number starts with (n b r g p t l q ? space) goes to the screen."""
 
     BINDINGS = [Binding("escape", "reveal", "reveal", tooltip="reveal the step (it counts as "
-                        "revealed)")]
+                        "revealed)"),
+                Binding("tab", "leave", "leave", show=False, tooltip="leave the answer field, "
+                        "so that digits choose the view (n comes back to it)")]
 
     def __init__(self, session, **kwargs) -> None:
         super().__init__(compact=True, **kwargs)
@@ -44,6 +46,9 @@ class AnswerInput(Input):
 
     def action_reveal(self) -> None:
         self.session.reveal()
+
+    def action_leave(self) -> None:
+        self.screen.set_focus(None)
 
 
 class PredictBar(Vertical):
@@ -78,7 +83,7 @@ class PredictBar(Vertical):
         ask = Text(no_wrap=True, overflow="ellipsis")
         if asking:
             ask.append(view.ask, style="bold")
-            ask.append("  " + _("enter checks · esc reveals"), style="dim")
+            ask.append("  " + _("enter checks · esc reveals · tab leaves"), style="dim")
         else:
             ask.append(waiting, style="dim")
         self.query_one("#predict-ask", Static).update(ask)
