@@ -494,11 +494,10 @@ def test_predicting_the_worked_example_in_a_real_terminal(tmp_path):
         term.wait_for("Step 1: predict grad at w0")
         for k in range(4):
             grad = w(k) - 2
-            for answer in (grad, grad / 2, w(k + 1)):
-                term.tmux("send-keys", "-t", term.session, "-l", str(answer))
+            for name, answer in (("grad", grad), ("α·grad", grad / 2), (f"w{k + 1}", w(k + 1))):
+                term.tmux("send-keys", "-t", term.session, "-l", "--", str(answer))
                 term.keys("Enter")
-                term.wait_for(f"✓ ")
-            term.wait_for(f"✓ w{k + 1} = {w(k + 1)}")
+                term.wait_for(f"✓ {name} = {answer}")
         screen = term.wait_for("Step 5: predict grad at w4")
         assert f"w4 = w3 − α·grad = 7/4 − (-1/8) = 15/8" in screen
         assert [str(w(k)) for k in (1, 2, 3, 4)] == ["1", "3/2", "7/4", "15/8"]

@@ -44,6 +44,12 @@ class AnswerInput(Input):
             self.refresh_bindings()       # the footer shows the screen's keys while empty
         self.typed = event.value
 
+    async def action_submit(self) -> None:
+        # checked at once, in the order the keys came: `-1/2⏎3/2⏎` typed in one burst (over
+        # a slow link they arrive together) is two answers, not one field of `-1/23/2`
+        if self.session.answer(self.value):
+            self.value = ""
+
     def action_reveal(self) -> None:
         self.session.reveal()
 
@@ -98,8 +104,3 @@ class PredictBar(Vertical):
         field = self.query(AnswerInput)
         if field and field.first().display:
             field.first().focus()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        if self.session.answer(event.value):
-            event.input.value = ""
