@@ -40,7 +40,8 @@ def progress(tmp_path, monkeypatch) -> Path:
     return path
 
 
-def make_app(lesson, *, predict: bool = False, overrides: dict | None = None) -> GdtutorApp:
+def make_app(lesson, *, predict: bool = True, overrides: dict | None = None) -> GdtutorApp:
+    """The app as `gdtutor LESSON --predict` makes it (predict=False: without --predict)."""
     overrides = overrides or {}
     if isinstance(lesson, str):
         lesson = resolve(lesson)
@@ -233,7 +234,7 @@ async def test_a_float_lesson_accepts_answers_within_predict_tol(progress, tmp_p
 async def test_vector_answers_in_the_matrix_form(progress):
     reference = Stepper(resolve("matrix-form"))
     record = reference.step()
-    app = make_app("matrix-form", predict=True)     # no list of its own: weights
+    app = make_app("matrix-form")     # no list of its own: weights
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert "Step 1: predict ŵ1 (3 numbers)" in screen_text(app) or \
@@ -352,7 +353,7 @@ def test_hide_reveals_keeps_everything_else():
 
 
 async def test_outside_predict_mode_the_text_is_whole(progress):
-    app = make_app("matrix-form")
+    app = make_app("worked-example", predict=False)   # its list says what, not when
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert app.screen.predictor.on is False
@@ -365,6 +366,9 @@ async def test_outside_predict_mode_the_text_is_whole(progress):
         await pilot.press("p")
         await pilot.pause()
         assert app.screen.predictor.on is False
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.screen.stepper.k == 1
 
 
 async def test_the_end_of_a_lesson_sums_up_and_offers_the_next(progress):
@@ -432,7 +436,7 @@ def test_kill_9_leaves_every_completed_event(tmp_path):
     env = dict(os.environ, GDTUTOR_PROGRESS=str(path), TERM="xterm-256color",
                PYTHONPATH=str(ROOT), LC_ALL="C.UTF-8")
     env.pop("NO_COLOR", None)
-    pid, fd = _spawn([sys.executable, "-m", "gdtutor", "worked-example"], env)
+    pid, fd = _spawn([sys.executable, "-m", "gdtutor", "worked-example", "--predict"], env)
     output = bytearray()
     stop = threading.Event()
 

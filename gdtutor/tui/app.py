@@ -34,7 +34,9 @@ class GdtutorApp(App[None]):
                  overrides: dict | None = None, end_on_signals: bool = False,
                  predict: bool = False, progress=None) -> None:
         """`lessons`: the picker's list or Course, or a function giving one (read when the
-        picker is first shown; a lesson opened at start does not wait for the others to load)."""
+        picker is first shown; a lesson opened at start does not wait for the others to load).
+        `predict`: every lesson opens in predict mode (--predict; else `p` turns it on).
+        `progress`: the ProgressLog events are appended to (None: no progress is kept)."""
         super().__init__()
         self.lessons = lessons if callable(lessons) or hasattr(lessons, "entries") \
             else list(lessons)
@@ -44,8 +46,7 @@ class GdtutorApp(App[None]):
         self.overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
         self.end_on_signals = end_on_signals
         self.signals_seen: list[int] = []   # ending signals that came before the loop ran
-        # predict mode: True from --predict or p, False turned off with p, None: as the lesson says
-        self.predict: bool | None = True if predict else None
+        self.predict = predict     # predict mode: from --predict, then as `p` last left it
         self.keeper = None     # the progress file (keeping.Keeper), when one is kept
         if progress is not None:
             from .keeping import Keeper
