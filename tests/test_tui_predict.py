@@ -369,6 +369,7 @@ async def test_outside_predict_mode_the_text_is_whole(progress):
         await pilot.press("n")
         await pilot.pause()
         assert app.screen.stepper.k == 1
+    assert not progress.exists()         # progress is kept in predict mode only
 
 
 async def test_the_end_of_a_lesson_sums_up_and_offers_the_next(progress):

@@ -1,7 +1,7 @@
 """Predict mode (SPEC section 7) and the progress kept on a lesson screen (section 8).
 
 One Session per lesson screen follows where the stepping stands (`moved`, called whenever the
-step or stage changes): it appends `reached` and `finished` events, and in predict mode it
+step or stage changes). In predict mode it appends `reached` and `finished` events, and it
 asks, before the step past the furthest one reached is revealed, for each item of the
 lesson's `predict` list, checks the answers with `answers.check`, and reveals the step when
 they are right (or on esc). Steps up to the furthest one reached are stepped freely: a go-to
@@ -363,7 +363,7 @@ class Session:
         resume where the progress file says this lesson was left."""
         self.refresh_text()
         self.show()
-        if self.restored or self.keeper is None or self.position:
+        if self.restored or self.keeper is None or self.position or not self.on:
             return
         reached = self.keeper.summary(self.lesson).reached
         if 0 < reached <= self.screen.last_step():
@@ -439,7 +439,8 @@ class Session:
     # -- progress --------------------------------------------------------------------------------
 
     def keep(self, event: str, step: int, *args, **kwargs) -> None:
-        if self.keeper is not None:
+        """Append an event; only in predict mode (progress is what the student practised)."""
+        if self.keeper is not None and self.on:
             self.keeper.write(event, self.lesson, step, *args, **kwargs)
 
     def end(self) -> None:
