@@ -147,6 +147,8 @@ def _parser(command: str) -> Parser:
         p.add_argument("--ascii", action="store_true", help=_("draw plots with ASCII, not braille"))
         p.add_argument("--mouse", action=argparse.BooleanOptionalAction, default=None,
                        help=_("mouse support (default: off over SSH, on elsewhere)"))
+        p.add_argument("--predict", action="store_true",
+                       help=_("predict mode: type each step's numbers before it is shown"))
     return p
 
 
@@ -535,7 +537,7 @@ def cmd_tui(args) -> int:
     overrides = {k: getattr(args, k) for k in ("backend", "dtype", "lr", "steps")
                  if getattr(args, k) is not None}
     return run(lesson, course=course, lang=args.lang, ascii_plot=args.ascii, mouse=args.mouse,
-               overrides=overrides) or 0
+               overrides=overrides, predict=args.predict) or 0
 
 
 def cmd_serve(args) -> int:

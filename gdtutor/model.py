@@ -74,6 +74,8 @@ class Lesson(NamedTuple):
     lines: tuple[tuple[str, int], ...] = ()    # field path -> line in the file
     names: tuple[tuple[str, str], ...] = ()    # node name -> the sub-expression it names,
                                                # as the graph writes it (`render`)
+    predict: tuple[str, ...] = ()              # what predict mode asks before each step
+    predict_tol: Fraction | None = None        # relative tolerance of float answers (None: 1e-3)
 
     def line_of(self, field: str) -> int | None:
         return dict(self.lines).get(field)

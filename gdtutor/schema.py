@@ -34,13 +34,14 @@ OBJECTIVES = {  # the linear form's sugar, in the expression language itself
 }
 
 COMMON_KEYS = ("id", "title", "summary", "kind", "text", "backend", "dtype", "checkpoints",
-               "names")
+               "names", "predict", "predict_tol")
 GRAPH_KEYS = ("expression", "inputs")
 LINEAR_KEYS = ("data", "bias", "loss", "init")
 FREE_KEYS = ("objective", "params")
 DESCENT_KEYS = LINEAR_KEYS + FREE_KEYS + ("lr", "grad_scale", "iterations")
 ALL_KEYS = COMMON_KEYS + GRAPH_KEYS + DESCENT_KEYS
 GRAPH_CHECKPOINT_KEYS = ("value", "grads", "tol")
+PREDICT_FIELDS = {"descent": ("grad", "step", "weights"), "graph": ("value", "grads")}
 DESCENT_CHECKPOINT_KEYS = ("step", "weights", "loss", "grad", "sse", "diverged", "tol")
 
 # what other tools call α and the number of steps: suggested besides the nearest spelling
@@ -296,8 +297,43 @@ class Schema:
             fields.update(self.descent(root, top, dtype))
         if "names" in top:
             fields["names"] = self.node_names(top["names"], fields["expression"])
+        fields.update(self.predict(top, kind))
         fields["lines"] = tuple(self.lines.items())
         return Lesson(**fields)
+
+    def predict(self, top: dict[str, YamlNode], kind: str) -> dict:
+        """`predict`: what the student types before each step (SPEC section 7), kept in the
+        order one step computes them; `predict_tol`: the relative tolerance, 0 < tol < 1."""
+        found: dict = {}
+        if "predict" in top:
+            node = top["predict"]
+            options = PREDICT_FIELDS[kind]
+            items = ([("predict", node)] if isinstance(node.value, str)
+                     else self.items(node, "predict"))
+            if not items:
+                self.fail(f"expected a list of one or more of {', '.join(options)}",
+                          node.line, "predict")
+            chosen = []
+            for field, item in items:
+                value = self.string(item, field)
+                if value not in options:
+                    other = "graph" if kind == "descent" else "descent"
+                    why = (f" ('{value}' is predicted in {other} lessons)"
+                           if value in PREDICT_FIELDS[other] else suggest(value, options))
+                    self.fail(f"expected one of {', '.join(options)}, got '{value}'{why}",
+                              item.line, field)
+                if value in chosen:
+                    self.fail(f"'{value}' is listed twice", item.line, field)
+                chosen.append(value)
+            found["predict"] = tuple(v for v in options if v in chosen)
+        if "predict_tol" in top:
+            node = top["predict_tol"]
+            tol = self.number(node, "predict_tol")
+            if not 0 < tol < 1:
+                self.fail(f"expected a relative tolerance above 0 and below 1, got {tol}",
+                          node.line, "predict_tol")
+            found["predict_tol"] = tol
+        return found
 
     def graph(self, root: YamlNode, top: dict[str, YamlNode]) -> dict:
         missing = [k for k in GRAPH_KEYS if k not in top]

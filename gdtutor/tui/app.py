@@ -31,9 +31,12 @@ class GdtutorApp(App[None]):
     ]
 
     def __init__(self, lessons, stepper=None, *, lang: str = "en", ascii_plot: bool = False,
-                 overrides: dict | None = None, end_on_signals: bool = False) -> None:
+                 overrides: dict | None = None, end_on_signals: bool = False,
+                 predict: bool = False, progress=None) -> None:
         """`lessons`: the picker's list or Course, or a function giving one (read when the
-        picker is first shown; a lesson opened at start does not wait for the others to load)."""
+        picker is first shown; a lesson opened at start does not wait for the others to load).
+        `predict`: every lesson opens in predict mode (--predict; else `p` turns it on).
+        `progress`: the ProgressLog events are appended to (None: no progress is kept)."""
         super().__init__()
         self.lessons = lessons if callable(lessons) or hasattr(lessons, "entries") \
             else list(lessons)
@@ -43,6 +46,12 @@ class GdtutorApp(App[None]):
         self.overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
         self.end_on_signals = end_on_signals
         self.signals_seen: list[int] = []   # ending signals that came before the loop ran
+        self.predict = predict     # predict mode: from --predict, then as `p` last left it
+        self.keeper = None     # the progress file (keeping.Keeper), when one is kept
+        if progress is not None:
+            from .keeping import Keeper
+            self.keeper = Keeper(progress, lambda message: self.notify(
+                message, severity="warning", timeout=8))
 
     def on_mount(self) -> None:
         self.set_class(self.ascii_plot, "-ascii")
@@ -198,7 +207,7 @@ SERVED_BY = os.getppid()   # under `gdtutor serve`: the server (textual-serve's 
 
 
 def run(lesson=None, *, course=None, lang: str = "en", ascii_plot: bool = False,
-        mouse: bool | None = None, overrides: dict | None = None) -> int:
+        mouse: bool | None = None, overrides: dict | None = None, predict: bool = False) -> int:
     """Start the TUI on the picker (of `course`, else of the built-in lessons), or on `lesson`
     (already checked and overridden by the CLI).
 
@@ -215,8 +224,10 @@ def run(lesson=None, *, course=None, lang: str = "en", ascii_plot: bool = False,
         stepper = Stepper(lesson) if lesson is not None else None   # a bad lesson fails before drawing
     if mouse is None:
         mouse = not os.environ.get("SSH_CONNECTION")
+    from ..progress import ProgressLog
     app = GdtutorApp(picker_lessons(lesson, course), stepper, lang=lang,
-                     ascii_plot=ascii_plot, overrides=overrides, end_on_signals=True)
+                     ascii_plot=ascii_plot, overrides=overrides, end_on_signals=True,
+                     predict=predict, progress=ProgressLog())
     with caught_until_running(app.signals_seen):
         app.run(mouse=mouse)
     return app.return_code or 0

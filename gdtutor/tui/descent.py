@@ -96,7 +96,7 @@ class DescentScreen(LessonScreen):
         s = self.stepper
         self.lazy_views = LazyViews({
             "history": lambda: history_table(self.numbers),
-            "lesson": lambda: lesson_text(shown(self, self.lesson.text.get(self.lang))),
+            "lesson": lambda: lesson_text(shown(self, self.lesson_markdown())),
             "picture": lambda: picture_view(self.stepper, self.ascii_plot),
         })
         parts = [Status(id="status"),
@@ -171,6 +171,7 @@ class DescentScreen(LessonScreen):
             self._show_step(new)
         self.refresh_status()
         self._tell_divergence(new.diverged_at)
+        self.moved()
 
     def _tell_divergence(self, diverged_at: int | None) -> None:
         """A divergence is one event: notified once, when it is first known (a step, a go-to

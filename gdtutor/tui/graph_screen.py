@@ -40,7 +40,7 @@ class GraphScreen(LessonScreen):
                 with Pane(id="graph"):
                     yield GraphView(id="graph-view")
             with Pane(id="lesson"):
-                yield Markdown(self.lesson.text.get(self.lang), id="lesson-text")
+                yield Markdown(self.lesson_markdown(), id="lesson-text")
         yield Footer(compact=True)
         yield TooSmall()
 
@@ -81,6 +81,7 @@ class GraphScreen(LessonScreen):
         # lesson names are shown as they are written, never read as markup
         self.query_one("#narration", Static).update(Text(self.narrate(stage)))
         self.refresh_status()
+        self.moved()
 
     def narrate(self, stage: int) -> str:
         """What the last stage did, as the document tells it: a forward stage's node and

@@ -79,6 +79,8 @@ class LessonScreen(Screen):
                 tooltip="scroll the lesson text down a page"),
     ]
     LEAVING = [
+        Binding("p", "predict", "predict", show=False, tooltip="predict mode on or off: type "
+                "each step's numbers before it is shown (enter checks, esc reveals)"),
         Binding("t", "backend", "backend", tooltip="switch backend, numpy ↔ torch; the next "
                 "steps use it, the history keeps the old (an exact lesson is run again on torch "
                 "in float64, and t again returns to exact fractions)"),
@@ -113,6 +115,7 @@ class LessonScreen(Screen):
         self._cancel = threading.Event()
         self._after: Callable[[object], None] | None = None
         self._swap: dict | None = None   # a rebuilt screen waiting for this one to be on top
+        self.predictor = None     # predict mode and progress: predict.Session, made on first move
 
     # -- what a subclass provides --------------------------------------------------------
 
@@ -157,9 +160,13 @@ class LessonScreen(Screen):
     def kept(self) -> dict:
         """What the student chose on this screen, carried to a rebuilt one of the same kind."""
         return {"kind": self.lesson.kind, "speed": self.speed, "playing": self.playing,
-                "full": self.numbers.full}
+                "full": self.numbers.full,
+                "predict": self.predictor.kept() if self.predictor is not None else None}
 
     def restore(self, kept: dict) -> None:
+        if kept.get("predict") is not None:
+            from .predict import session_of
+            session_of(self).restore(kept["predict"])
         if "speed" in kept:
             self.speed = kept["speed"]
         if kept.get("playing"):
@@ -239,6 +246,8 @@ class LessonScreen(Screen):
 
     @guarded
     def action_step(self) -> None:
+        if self.predictor is not None and self.predictor.holds_step():
+            return
         if not self.advance():
             self.playing = False
 
@@ -250,6 +259,22 @@ class LessonScreen(Screen):
     def action_reset(self) -> None:
         self.playing = False
         self.restart()
+
+    # -- predict mode and progress (predict.py) ---------------------------------------------
+
+    def moved(self) -> None:
+        """The step or stage on screen changed: progress and predict mode follow."""
+        from .predict import moved
+        moved(self)
+
+    def action_predict(self) -> None:
+        from .predict import toggle
+        toggle(self)
+
+    def lesson_markdown(self) -> str:
+        """The lesson text as shown (predict mode hides what would give answers away)."""
+        from .predict import session_of
+        return session_of(self).markdown(self.lesson.text.get(self.lang))
 
     def action_goto(self) -> None:
         from .goto import GotoScreen     # its Input and Label are imported when first asked

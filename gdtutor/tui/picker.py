@@ -91,6 +91,8 @@ class PickerScreen(Screen):
             title = Static(f"{self.course.title.get(self.lang)}  ({self.course.folder})",
                            id="picker-title")
         options = []
+        keeper = getattr(self.app, "keeper", None)
+        progress = keeper.summaries() if keeper is not None else {}
         for number, lesson in enumerate(lessons, 1):
             if lesson is BUILT_IN:
                 options.append(Option(Text(f"   {BUILT_IN}", style="bold")))
@@ -108,6 +110,9 @@ class PickerScreen(Screen):
             summary = lesson.summary.get(self.lang)
             if summary:
                 prompt.add_row("", Text(summary, style="italic"))
+            if progress.get(lesson.id):
+                from .keeping import progress_line
+                prompt.add_row("", Text(progress_line(progress[lesson.id], lesson), style="dim"))
             options.append(Option(prompt))     # ids may repeat in a folder
         return [title, LessonList(*options, id="lessons"), Footer(compact=True), TooSmall()]
 
