@@ -738,8 +738,9 @@ def analyze(lesson: Lesson, w=None, lr=None) -> dict:
     """SPEC section 9's object, with extra keys: "local", "degree", "hessian", "eigenvectors"
     (one list per eigenvalue), "singular", "reason", "notes"."""
     if lesson.kind != "descent":
-        raise GdtutorError(f"'{lesson.id}' is a graph lesson: analyze is for descent lessons "
-                           "(gradient descent has α and a Hessian; a graph has neither)")
+        raise GdtutorError(_("'{id}' is a graph lesson: analyze is for descent lessons "
+                             "(gradient descent has α and a Hessian; a graph has neither)").format(
+            id=lesson.id))
     s = stability(lesson, w, lr)
     g = gradient_check(lesson, w)
     return to_dict(s, g)

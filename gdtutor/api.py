@@ -26,6 +26,7 @@ import numpy as np
 
 from .checks import FAILED, PASSED, SKIPPED, Result, diverged_at, make_stepper, verify
 from .errors import GdtutorError
+from .i18n import _
 from .model import Lesson
 from .numbers import in_arithmetic, to_float, to_json, to_json_vec
 from .stepper import Stepper
@@ -258,7 +259,8 @@ def load(lesson: LessonRef) -> Lesson:
     if isinstance(lesson, os.PathLike):
         return load_file(Path(lesson))
     if not isinstance(lesson, str):
-        raise GdtutorError(f"expected a lesson id or a path, got {type(lesson).__name__}")
+        raise GdtutorError(_("expected a lesson id or a path, got {type}").format(
+            type=type(lesson).__name__))
     return resolve(lesson)
 
 

@@ -8,15 +8,16 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from .expr import Expr, render
+from .i18n import _
 from .model import Lesson
 
 
 def checked_matmul(a, b):
     """`a @ b` for vectors and matrices, with the language's own words when shapes are wrong."""
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError("@ needs arrays on both sides, not a scalar")
+        raise ValueError(_("@ needs arrays on both sides, not a scalar"))
     if a.ndim > 2 or b.ndim > 2:
-        raise ValueError("@ works on vectors and matrices only")
+        raise ValueError(_("@ works on vectors and matrices only"))
     return a @ b
 
 
@@ -25,11 +26,13 @@ def shape_error(op: str, label: str, shapes, exc: Exception) -> str:
     (`'@' cannot multiply shapes (3, 2) and (3,)`), then where in the expression."""
     both = len(shapes) == 2 and all(len(shape) >= 1 for shape in shapes)
     if op == "matmul" and both and len(shapes[0]) <= 2 and len(shapes[1]) <= 2:
-        return f"'@' cannot multiply shapes {shapes[0]} and {shapes[1]} (in '{label}')"
+        return _("'@' cannot multiply shapes {a} and {b} (in '{label}')").format(
+            a=shapes[0], b=shapes[1], label=label)
     if op in ELEMENTWISE and both:
-        return (f"'{ELEMENTWISE[op]}' cannot combine shapes {shapes[0]} and {shapes[1]} "
-                f"(in '{label}')")
-    return f"cannot compute '{label}' on shapes {' and '.join(map(str, shapes))}: {exc}"
+        return (_("'{op}' cannot combine shapes {a} and {b} (in '{label}')").format(
+            op=ELEMENTWISE[op], a=shapes[0], b=shapes[1], label=label))
+    return _("cannot compute '{label}' on shapes {shapes}: {error}").format(
+        label=label, shapes=_(" and ").join(map(str, shapes)), error=exc)
 
 
 ELEMENTWISE = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .errors import GdtutorError, number_text, show, suggest
+from .i18n import _
 from .model import BACKENDS, DTYPES, Lesson, Text
 from .schema import (MAX_EXACT_ITERATIONS, MAX_ITERATIONS, Schema, check_computes, check_lr,
                      parse_number, to_lesson)
@@ -71,25 +72,29 @@ def _folder_title(folder: Path) -> Text:
 def _listed(folder: Path, name: str, seen: dict[Path, str]) -> str | None:
     """What is wrong with `name` as an entry of the course in `folder`, or None."""
     if os.path.isabs(name):
-        return f"'{name}' is an absolute path; list a file inside the course's folder"
+        return _("'{name}' is an absolute path; list a file inside the course's folder").format(
+            name=name)
     try:
         where = (folder / name).resolve()
         inside = where.is_relative_to(folder.resolve())
     except (OSError, RuntimeError):      # a loop of symbolic links
-        return f"'{name}' cannot be followed: its symbolic links form a loop"
+        return _("'{name}' cannot be followed: its symbolic links form a loop").format(name=name)
     if not inside:
-        return f"'{name}' is outside the course's folder {folder}"
+        return _("'{name}' is outside the course's folder {folder}").format(name=name,
+                                                                            folder=folder)
     if where.is_dir():
-        return (f"'{name}' is a folder, not a lesson file: a course lists lesson files and "
-                "cannot include another course")
+        return (_("'{name}' is a folder, not a lesson file: a course lists lesson files and "
+                  "cannot include another course").format(name=name))
     if where.name == COURSE_FILE and where.parent == folder.resolve():
-        return f"'{name}' is the course's own index, not a lesson"
+        return _("'{name}' is the course's own index, not a lesson").format(name=name)
     if not name.lower().endswith(LESSON_SUFFIXES):
-        return f"expected a lesson file ending in .yaml or .yml, got '{name}'"
+        return _("expected a lesson file ending in .yaml or .yml, got '{name}'").format(name=name)
     if not where.is_file():
-        return f"'{name}' is listed but there is no such file in {folder}"
+        return _("'{name}' is listed but there is no such file in {folder}").format(
+            name=name, folder=folder)
     if where in seen:
-        return f"'{name}' is listed twice (first as {seen[where]})"
+        return _("'{name}' is listed twice (first as {first})").format(name=name,
+                                                                       first=seen[where])
     return None
 
 
@@ -100,12 +105,13 @@ def _listing(folder: Path, builtin: bool = False) -> tuple[Text, Path | None, tu
     folder must be listed."""
     index = folder / COURSE_FILE
     if not folder.is_dir():
-        raise GdtutorError("not a folder", file=str(folder))
+        raise GdtutorError(_("not a folder"), file=str(folder))
     if not index.is_file():
         names = sorted(p.name for p in folder.iterdir() if p.suffix in LESSON_SUFFIXES
                        and p.name != COURSE_FILE and p.is_file())
         if not names:
-            raise GdtutorError("no lesson files (*.yaml, *.yml) in this folder", file=str(folder))
+            raise GdtutorError(_("no lesson files (*.yaml, *.yml) in this folder"),
+                               file=str(folder))
         return _folder_title(folder), None, tuple(Entry(n, folder / n) for n in names)
     reader = Schema(str(index))
     root = read(index, str(index), builtin)
@@ -114,13 +120,14 @@ def _listing(folder: Path, builtin: bool = False) -> tuple[Text, Path | None, tu
              else _folder_title(folder))
     listed = top["lessons"]
     if not isinstance(listed.value, list) or not listed.value:
-        reader.fail(f"expected a list of lesson files, got {show(listed.value)}", listed.line,
-                    "lessons")
+        reader.fail(_("expected a list of lesson files, got {value}").format(
+            value=show(listed.value)), listed.line, "lessons")
     entries: list[Entry] = []
     seen: dict[Path, str] = {}
     for field, node in reader.items(listed, "lessons"):
         if not isinstance(node.value, str) or not node.value:
-            problem, name = f"expected a file name, got {show(node.value)}", str(node.value)
+            problem = _("expected a file name, got {value}").format(value=show(node.value))
+            name = str(node.value)
         else:
             name = node.value
             problem = _listed(folder, name, seen)
@@ -137,7 +144,8 @@ def _listing(folder: Path, builtin: bool = False) -> tuple[Text, Path | None, tu
         unlisted = sorted(p.name for p in folder.iterdir() if p.suffix in LESSON_SUFFIXES
                           and p.name != COURSE_FILE and p.name not in names)
         if unlisted:
-            reader.fail(f"'{unlisted[0]}' is in {folder} but not listed", listed.line, "lessons")
+            reader.fail(_("'{name}' is in {folder} but not listed").format(
+                name=unlisted[0], folder=folder), listed.line, "lessons")
     return title, index, tuple(entries)
 
 
@@ -151,16 +159,16 @@ def _opened(entry: Entry, index: Path | None, ids: dict[str, str]) -> Entry:
         if index is None:
             return entry._replace(error=exc)
         inner = str(exc).removeprefix("gdtutor: ")
-        return entry._replace(error=GdtutorError(f"'{entry.name}' is not a lesson: {inner}",
-                                                 file=str(index), line=entry.line,
-                                                 field=entry.field))
+        return entry._replace(error=GdtutorError(_("'{name}' is not a lesson: {error}").format(
+            name=entry.name, error=inner), file=str(index), line=entry.line, field=entry.field))
     if index is not None:
         if lesson.id in ids:
             return entry._replace(error=GdtutorError(
-                f"'{entry.name}' has the id '{lesson.id}', as {ids[lesson.id]} has: the "
-                "lessons of a course need distinct ids", file=str(index), line=entry.line,
-                field=entry.field))
-        ids[lesson.id] = f"'{entry.name}' ({entry.field})"
+                _("'{name}' has the id '{id}', as {other} has: the "
+                  "lessons of a course need distinct ids").format(
+                    name=entry.name, id=lesson.id, other=ids[lesson.id]),
+                file=str(index), line=entry.line, field=entry.field))
+        ids[lesson.id] = _("'{name}' ({field})").format(name=entry.name, field=entry.field)
     return entry._replace(lesson=lesson)
 
 
@@ -279,7 +287,8 @@ def _builtin_lesson(folder: Path, name: str, order: int) -> Lesson:
     """One built-in lesson, numbered by its place in the course (loaded once, then shared)."""
     lesson = load(folder / name, _builtin=True)
     if lesson.id != Path(name).stem:
-        raise GdtutorError(f"id '{lesson.id}' must match the file name '{name}'",
+        raise GdtutorError(_("id '{id}' must match the file name '{name}'").format(
+            id=lesson.id, name=name),
                            file=str(folder / name), line=lesson.line_of("id"), field="id")
     return lesson._replace(order=order)
 
@@ -319,8 +328,9 @@ def resolve(arg: str) -> Lesson:
     if arg in ids:
         order = ids.index(arg) + 1
         return _builtin_lesson(folder, names[order - 1], order)
-    raise GdtutorError(f"unknown lesson '{arg}'{suggest(arg, ids)}: not a built-in id, "
-                       "a .yaml file or a folder (try 'gdtutor list')")
+    raise GdtutorError(_("unknown lesson '{id}'{suggestion}: not a built-in id, "
+                         "a .yaml file or a folder (try 'gdtutor list')").format(
+        id=arg, suggestion=suggest(arg, ids)))
 
 
 def with_overrides(lesson: Lesson, *, backend: str | None = None, dtype: str | None = None,
@@ -329,19 +339,21 @@ def with_overrides(lesson: Lesson, *, backend: str | None = None, dtype: str | N
     changes: dict = {}
     if backend is not None:
         if backend not in BACKENDS:
-            raise GdtutorError(f"expected one of {', '.join(BACKENDS)}, got '{backend}'"
-                               f"{suggest(str(backend), BACKENDS)}", field="--backend")
+            raise GdtutorError(_("expected one of {options}, got '{value}'{suggestion}").format(
+                options=", ".join(BACKENDS), value=backend,
+                suggestion=suggest(str(backend), BACKENDS)), field="--backend")
         changes["backend"] = backend
     if dtype is not None:
         if dtype not in DTYPES:
-            raise GdtutorError(f"expected one of {', '.join(DTYPES)}, got '{dtype}'"
-                               f"{suggest(str(dtype), DTYPES)}", field="--dtype")
+            raise GdtutorError(_("expected one of {options}, got '{value}'{suggestion}").format(
+                options=", ".join(DTYPES), value=dtype,
+                suggestion=suggest(str(dtype), DTYPES)), field="--dtype")
         changes["dtype"] = dtype
     if lesson.kind == "graph":
         for flag, value in (("--lr", lr), ("--steps", steps)):
             if value is not None:
-                raise GdtutorError(f"'{lesson.id}' is a graph lesson: it has no gradient descent "
-                                   "to change", field=flag)
+                raise GdtutorError(_("'{id}' is a graph lesson: it has no gradient descent "
+                                     "to change").format(id=lesson.id), field=flag)
     if lr is not None:
         try:
             changes["lr"] = check_lr(parse_number(lr))
@@ -352,25 +364,32 @@ def with_overrides(lesson: Lesson, *, backend: str | None = None, dtype: str | N
         if isinstance(steps, str) and _WHOLE.fullmatch(steps) and len(steps.strip()) <= 20:
             steps = int(steps)
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-            raise GdtutorError(f"expected a positive whole number, got {show(steps)}",
-                               field="--steps")
+            raise GdtutorError(_("expected a positive whole number, got {value}").format(
+                value=show(steps)), field="--steps")
         if steps > MAX_ITERATIONS:
-            raise GdtutorError(f"{number_text(steps)} iterations; the limit is {MAX_ITERATIONS}",
-                               field="--steps")
+            raise GdtutorError(_("{n} iterations; the limit is {max}").format(
+                n=number_text(steps), max=MAX_ITERATIONS), field="--steps")
         changes["iterations"] = steps
     new = lesson._replace(**changes)
     if new.backend == "torch" and new.dtype == "exact":
         if dtype is not None:
-            raise GdtutorError("exact arithmetic runs on the numpy backend only", field="--dtype")
-        raise GdtutorError(f"'{lesson.id}' uses exact arithmetic, which runs on the numpy "
-                           "backend only (add --dtype float64 to use torch)", field="--backend")
+            raise GdtutorError(_("exact arithmetic runs on the numpy backend only"),
+                               field="--dtype")
+        raise GdtutorError(_("'{id}' uses exact arithmetic, which runs on the numpy "
+                             "backend only (add --dtype float64 to use torch)").format(
+            id=lesson.id), field="--backend")
     if new.kind == "descent":
         limit = MAX_EXACT_ITERATIONS if new.dtype == "exact" else MAX_ITERATIONS
         if new.iterations > limit:
             flag = "--steps" if steps is not None else "--dtype"
-            what = "with exact arithmetic " if new.dtype == "exact" else ""
-            raise GdtutorError(f"{new.iterations} iterations; {what}the limit is {limit}"
-                               + (" (add --steps)" if flag == "--dtype" else ""), field=flag)
+            if new.dtype == "exact":
+                said = (_("{n} iterations; with exact arithmetic the limit is {max} (add --steps)")
+                        if flag == "--dtype" else
+                        _("{n} iterations; with exact arithmetic the limit is {max}"))
+            else:
+                said = (_("{n} iterations; the limit is {max} (add --steps)") if flag == "--dtype"
+                        else _("{n} iterations; the limit is {max}"))
+            raise GdtutorError(said.format(n=new.iterations, max=limit), field=flag)
     if new.dtype != lesson.dtype:  # exact refuses what floats allow (exp, huge powers)
         check_computes(new, lesson.label, field="--dtype")
     return new

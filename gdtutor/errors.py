@@ -4,6 +4,7 @@ from __future__ import annotations
 import difflib
 from fractions import Fraction
 
+from .i18n import _
 from .safe_text import printable
 
 
@@ -57,19 +58,24 @@ class TooLarge(ArithmeticError):
         self.bits = bits
         self.limit = limit
 
+    def __str__(self) -> str:
+        """Said in the language of the moment it is shown."""
+        return _("exact values grew past {limit} bits (in '{label}'); use dtype float64").format(
+            limit=self.limit, label=self.label)
+
 
 def show(value) -> str:
     """A value as a message quotes it, short."""
     if value is None:
-        return "nothing"
+        return _("nothing")
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return "'" + (value if len(value) <= 40 else value[:37] + "...") + "'"
+        return quoted(value if len(value) <= 40 else value[:37] + "...")
     if isinstance(value, list):
-        return "a list"
+        return _("a list")
     if isinstance(value, dict):
-        return "a mapping"
+        return _("a mapping")
     if isinstance(value, (int, Fraction)):
         return number_text(value)
     return str(value)
@@ -81,7 +87,7 @@ def number_text(value) -> str:
     x = Fraction(value)
     digits = max(x.numerator.bit_length(), x.denominator.bit_length()) * 0.30103
     if digits > 60:
-        return f"a number of about {int(digits) + 1} digits"
+        return _("a number of about {n} digits").format(n=int(digits) + 1)
     return str(x)
 
 
@@ -89,4 +95,9 @@ def suggest(word: str, choices) -> str:
     """` (did you mean 'x'?)` for the choice closest to `word` ignoring case, or ''."""
     folded = {choice.lower(): choice for choice in choices}  # so that 'Y' finds 'y'
     close = difflib.get_close_matches(word.lower(), list(folded), n=1)
-    return f" (did you mean '{folded[close[0]]}'?)" if close else ""
+    return _(" (did you mean '{close}'?)").format(close=folded[close[0]]) if close else ""
+
+
+def quoted(text: str) -> str:
+    """`'text'`, as a message quotes a name or what the user wrote (“text” in Chinese)."""
+    return _("'{text}'").format(text=text)

@@ -8,6 +8,7 @@ from fractions import Fraction
 from typing import NamedTuple
 
 from .errors import ExprError
+from .i18n import _
 
 MAX_SOURCE = 2000
 MAX_NODES = 400
@@ -93,49 +94,57 @@ def render(e: Expr) -> str:
 
 def _suggest(word: str, choices) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return _(" (did you mean '{close}'?)").format(close=close[0]) if close else ""
 
 
 def parse(source: str, names) -> Expr:
     """Parse `source`, allowing only the given names; raise ExprError on anything else."""
     if not isinstance(source, str) or not source.strip():
-        raise ExprError("expected an expression, got nothing")
+        raise ExprError(_("expected an expression, got nothing"))
     if len(source) > MAX_SOURCE:
-        raise ExprError(f"expression is {len(source)} characters long; the limit is {MAX_SOURCE}")
+        raise ExprError(_("expression is {n} characters long; the limit is {max}").format(
+            n=len(source), max=MAX_SOURCE))
     names = set(names)
     if "^" in source:       # never part of the language: a power written as in maths
         meant = " ".join(source.split()).replace("^", "**")
-        raise ExprError(f"use ** for powers ({meant if len(meant) <= 40 else 'x**2'}), "
-                        "^ is not a power")
+        raise ExprError(_("use ** for powers ({example}), ^ is not a power").format(
+            example=meant if len(meant) <= 40 else "x**2"))
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
-        col = f" at column {exc.offset}" if exc.offset else ""
-        raise ExprError(f"syntax error{col} in {source.strip()!r}") from None
+        said = (_("syntax error at column {column} in {source}") if exc.offset
+                else _("syntax error in {source}"))
+        raise ExprError(said.format(column=exc.offset, source=repr(source.strip()))) from None
     except (RecursionError, MemoryError, ValueError):
-        raise ExprError("expression is nested too deeply") from None
+        raise ExprError(_("expression is nested too deeply")) from None
     count = sum(1 for _ in ast.walk(tree))
     if count > MAX_NODES:
-        raise ExprError(f"expression has {count} parts; the limit is {MAX_NODES}")
+        raise ExprError(_("expression has {n} parts; the limit is {max}").format(
+            n=count, max=MAX_NODES))
     try:
         return _convert(tree.body, names)
     except RecursionError:
-        raise ExprError("expression is nested too deeply") from None
+        raise ExprError(_("expression is nested too deeply")) from None
 
 
 def _convert(node: ast.AST, names: set[str]) -> Expr:
     if isinstance(node, ast.Constant):
         v = node.value
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise ExprError(f"only numbers are allowed, not {type(v).__name__} {v!r}")
+            raise ExprError(_("only numbers are allowed, not {type} {value}").format(
+                type=type(v).__name__, value=repr(v)))
         if isinstance(v, float) and not math.isfinite(v):    # 1e999 reads as infinity
-            raise ExprError("a number is too large: past about 1.8e308 it has no float value")
+            raise ExprError(_("a number is too large: past about 1.8e308 it has no float value"))
         return Expr("const", value=Fraction(repr(v)) if isinstance(v, float) else Fraction(v))
     if isinstance(node, ast.Name):
         if node.id not in names:
             known = sorted(names)
-            hint = _suggest(node.id, names) or (f"; known names: {', '.join(known)}" if known else "")
-            raise ExprError(f"unknown name '{node.id}'{hint}")
+            hint = _suggest(node.id, names)
+            if hint or not known:
+                raise ExprError(_("unknown name '{name}'{suggestion}").format(
+                    name=node.id, suggestion=hint))
+            raise ExprError(_("unknown name '{name}'; known names: {names}").format(
+                name=node.id, names=", ".join(known)))
         return Expr("name", name=node.id)
     if isinstance(node, ast.BinOp) and type(node.op) in BINARY:
         return Expr(BINARY[type(node.op)], (_convert(node.left, names), _convert(node.right, names)))
@@ -148,30 +157,31 @@ def _convert(node: ast.AST, names: set[str]) -> Expr:
         return Expr("neg", (inner,))
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name):
-            raise ExprError("only calls of the built-in functions are allowed "
-                            f"({', '.join(FUNCTIONS)})")
+            raise ExprError(_("only calls of the built-in functions are allowed "
+                              "({functions})").format(functions=", ".join(FUNCTIONS)))
         fn = node.func.id
         if fn not in FUNCTIONS:
-            raise ExprError(f"unknown function '{fn}'{_suggest(fn, FUNCTIONS)}; "
-                            f"allowed: {', '.join(FUNCTIONS)}")
+            raise ExprError(_("unknown function '{name}'{suggestion}; allowed: {functions}")
+                            .format(name=fn, suggestion=_suggest(fn, FUNCTIONS),
+                                    functions=", ".join(FUNCTIONS)))
         if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
-            raise ExprError(f"{fn}() takes exactly one argument")
+            raise ExprError(_("{name}() takes exactly one argument").format(name=fn))
         return Expr(fn, (_convert(node.args[0], names),))
-    what = {ast.Attribute: "attribute access", ast.Subscript: "subscripts",
-            ast.Lambda: "lambdas", ast.ListComp: "comprehensions",
-            ast.GeneratorExp: "comprehensions", ast.SetComp: "comprehensions",
-            ast.DictComp: "comprehensions", ast.Compare: "comparisons",
-            ast.BoolOp: "boolean operators", ast.IfExp: "conditional expressions",
-            ast.JoinedStr: "strings", ast.List: "list literals", ast.Tuple: "tuples",
-            ast.Dict: "dict literals", ast.Set: "set literals", ast.NamedExpr: "assignments",
-            ast.Await: "await", ast.Starred: "starred arguments"}.get(type(node))
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitXor):
-        raise ExprError("use ** for powers (x**2), ^ is not a power")
+    what = {ast.Attribute: _("attribute access"), ast.Subscript: _("subscripts"),
+            ast.Lambda: _("lambdas"), ast.ListComp: _("comprehensions"),
+            ast.GeneratorExp: _("comprehensions"), ast.SetComp: _("comprehensions"),
+            ast.DictComp: _("comprehensions"), ast.Compare: _("comparisons"),
+            ast.BoolOp: _("boolean operators"), ast.IfExp: _("conditional expressions"),
+            ast.JoinedStr: _("strings"), ast.List: _("list literals"), ast.Tuple: _("tuples"),
+            ast.Dict: _("dict literals"), ast.Set: _("set literals"),
+            ast.NamedExpr: _("assignments"), ast.Await: _("await"),
+            ast.Starred: _("starred arguments")}.get(type(node))
     if isinstance(node, ast.BinOp):
-        what = f"the operator {type(node.op).__name__}"
+        what = _("the operator {name}").format(name=type(node.op).__name__)
     if isinstance(node, ast.UnaryOp):
-        what = f"the operator {type(node.op).__name__}"
-    raise ExprError(f"{what or type(node).__name__} not allowed in an expression")
+        what = _("the operator {name}").format(name=type(node.op).__name__)
+    raise ExprError(_("{what} not allowed in an expression").format(
+        what=what or type(node).__name__))
 
 
 def names_in(e: Expr) -> list[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import stat
 
+from .i18n import N_, _
+
 
 class NotRegular(OSError):
     """A path that is not a regular file (a FIFO, a device, a socket): reading it could block
@@ -14,9 +16,13 @@ class NotRegular(OSError):
         super().__init__(kind)
         self.kind = kind
 
+    def __str__(self) -> str:
+        """What the path is, in the language of the moment it is shown."""
+        return _(self.kind)
 
-_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+_KINDS = ((stat.S_ISFIFO, N_("a named pipe (FIFO)")), (stat.S_ISCHR, N_("a character device")),
+          (stat.S_ISBLK, N_("a block device")), (stat.S_ISSOCK, N_("a socket")))
 
 
 def read_regular(path, limit: int | None = None) -> bytes:
@@ -30,7 +36,7 @@ def read_regular(path, limit: int | None = None) -> bytes:
             raise IsADirectoryError(path)
         if not stat.S_ISREG(mode):
             raise NotRegular(next((kind for test, kind in _KINDS if test(mode)),
-                                  "not a regular file"))
+                                  N_("not a regular file")))
         chunks, size = [], 0
         while limit is None or size < limit:
             chunk = os.read(fd, 1 << 20 if limit is None else min(limit - size, 1 << 20))

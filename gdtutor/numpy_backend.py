@@ -7,6 +7,7 @@ import numpy as np
 
 from .backend import Backend, Node, shape_error
 from .errors import ExprError, NotFinite, TooLarge
+from .i18n import _
 from .model import Lesson
 from .numbers import as_array
 from .numpy_compiled import CompiledPlan
@@ -67,7 +68,8 @@ class NumpyBackend(Backend):
     def _apply(self, s, args):
         if self.exact:
             if s.op in NOT_EXACT:
-                raise ExprError(f"{s.op}() has no exact value; use dtype float64 (in '{s.label}')")
+                raise ExprError(_("{name}() has no exact value; use dtype float64 (in '{label}')")
+                                .format(name=s.op, label=s.label))
             if s.op == "pow":
                 self._check_exact_pow(s, *args)
         try:
@@ -86,14 +88,16 @@ class NumpyBackend(Backend):
                     for b in bases), default=0)
         for e in np.asarray(exponent, dtype=object).reshape(-1):
             if Fraction(e).denominator != 1:
-                raise ExprError(f"'{s.label}': a non-integer power has no exact value; "
-                                "use dtype float64")
+                raise ExprError(_("'{label}': a non-integer power has no exact value; "
+                                  "use dtype float64").format(label=s.label))
             if abs(e) > MAX_EXACT_EXPONENT:
-                raise ExprError(f"'{s.label}': the exact power {e} is too large "
-                                f"(the limit is {MAX_EXACT_EXPONENT})")
+                raise ExprError(_("'{label}': the exact power {e} is too large "
+                                  "(the limit is {max})").format(label=s.label, e=e,
+                                                                  max=MAX_EXACT_EXPONENT))
             if bits * abs(e) > MAX_EXACT_BITS:
-                raise ExprError(f"'{s.label}': the exact result would have over "
-                                f"{MAX_EXACT_BITS} bits; use dtype float64")
+                raise ExprError(_("'{label}': the exact result would have over "
+                                  "{max} bits; use dtype float64").format(label=s.label,
+                                                                          max=MAX_EXACT_BITS))
 
     def _forward(self, w, partial: bool = False) -> list:
         """Every node's value at w. partial: where an exact division by zero stops the pass,

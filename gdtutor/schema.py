@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import NoReturn
 
 from .backends import probe
-from .errors import GdtutorError, number_text, show, suggest
+from .errors import GdtutorError, number_text, quoted, show, suggest
 from .expr import FUNCTIONS, Expr, names_in, parse, render
+from .i18n import _
 from .numbers import quiet_arithmetic
 from .model import BACKENDS, DTYPES, Checkpoint, Lesson, Linear, Text
 from .yaml_reader import MAX_DIGITS, YamlNode, join
@@ -55,7 +56,7 @@ def key_hint(key: str, allowed) -> str:
     """` (did you mean 'lr'?)` for a key other tools use for one of ours, else the nearest."""
     same = SYNONYMS.get(str(key).lower().replace("-", "_"))
     if same in allowed:
-        return f" (did you mean '{same}'?)"
+        return _(" (did you mean '{close}'?)").format(close=same)
     return suggest(key, allowed)
 
 
@@ -71,39 +72,39 @@ def parse_number(value) -> Fraction:
     whose numerator or denominator has more than MAX_DIGITS digits is refused."""
     number = _parse_number(value)
     if max(number.numerator.bit_length(), number.denominator.bit_length()) > MAX_NUMBER_BITS:
-        raise GdtutorError(f"{number_text(number)} is too large: a lesson's numbers have at "
-                           f"most {MAX_DIGITS} digits")
+        raise GdtutorError(_("{number} is too large: a lesson's numbers have at "
+                             "most {n} digits").format(number=number_text(number), n=MAX_DIGITS))
     return number
 
 
 def _parse_number(value) -> Fraction:
     if isinstance(value, bool) or value is None:
-        raise GdtutorError(f"expected a number, got {show(value)}")
+        raise GdtutorError(_("expected a number, got {value}").format(value=show(value)))
     if isinstance(value, Fraction):
         return value
     if isinstance(value, int):
         return Fraction(value)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise GdtutorError(f"expected a finite number, got {value}")
+            raise GdtutorError(_("expected a finite number, got {value}").format(value=value))
         return Fraction(repr(value))  # as written: 0.01 is 1/100, not the nearest binary float
     if isinstance(value, str):
         match = _NUMBER.fullmatch(value) if len(value) <= MAX_NUMBER_TEXT else None
         if not match:
-            raise GdtutorError(f"expected a number, got {show(value)}")
+            raise GdtutorError(_("expected a number, got {value}").format(value=show(value)))
         top, bottom = match.group(1), match.group(2)
         denominator = Fraction(bottom) if bottom else Fraction(1)
         if denominator == 0:
-            raise GdtutorError(f"division by zero in {show(value)}")
+            raise GdtutorError(_("division by zero in {value}").format(value=show(value)))
         return Fraction(top) / denominator
-    raise GdtutorError(f"expected a number, got {show(value)}")
+    raise GdtutorError(_("expected a number, got {value}").format(value=show(value)))
 
 
 def check_lr(lr: Fraction) -> Fraction:
     """α as every way of setting it takes it (a file's `lr`, `--lr`, the API, the TUI's keys):
     zero or more. A negative α climbs the loss instead of descending it."""
     if lr < 0:
-        raise GdtutorError(f"α must not be negative, got {number_text(lr)}")
+        raise GdtutorError(_("α must not be negative, got {lr}").format(lr=number_text(lr)))
     return lr
 
 
@@ -134,16 +135,18 @@ class Schema:
     def mapping(self, node: YamlNode, field: str, allowed, required=()) -> dict[str, YamlNode]:
         """The node as a mapping whose keys are all allowed and all required keys present."""
         if not isinstance(node.value, dict):
-            self.fail(f"expected a mapping of keys, got {show(node.value)}", node.line,
-                      field or None)
+            self.fail(_("expected a mapping of keys, got {value}").format(value=show(node.value)),
+                      node.line, field or None)
         for key, key_line in node.key_lines.items():
             if key not in allowed:
-                self.fail(f"unknown key '{key}'{key_hint(key, allowed)}", key_line,
-                          join(field, key))
+                self.fail(_("unknown key '{key}'{suggestion}").format(
+                    key=key, suggestion=key_hint(key, allowed)), key_line, join(field, key))
         missing = [k for k in required if k not in node.value]
         if missing:
-            self.fail(f"missing required key{'s' if len(missing) > 1 else ''} "
-                      + ", ".join(f"'{k}'" for k in missing), node.line, field or None)
+            said = (_("missing required keys {keys}") if len(missing) > 1
+                    else _("missing required key {keys}"))
+            self.fail(said.format(keys=", ".join(quoted(k) for k in missing)), node.line,
+                      field or None)
         for key, key_line in node.key_lines.items():
             self.record(join(field, key), key_line)
         return node.value
@@ -151,7 +154,8 @@ class Schema:
     def string(self, node: YamlNode, field: str) -> str:
         value = node.value
         if value is None or isinstance(value, (list, dict)):
-            self.fail(f"expected a string, got {show(value)}", node.line, field)
+            self.fail(_("expected a string, got {value}").format(value=show(value)), node.line,
+                      field)
         if isinstance(value, bool):
             return "true" if value else "false"
         return str(value)
@@ -167,27 +171,30 @@ class Schema:
         tidy = str.strip if one_line else str.rstrip  # a block scalar ends in a newline
         en, zh = tidy(en), tidy(zh)
         if not (en or zh):
-            self.fail("expected some text, got an empty string", node.line, field)
+            self.fail(_("expected some text, got an empty string"), node.line, field)
         if one_line and ("\n" in en or "\n" in zh):
-            self.fail("expected one line", node.line, field)
+            self.fail(_("expected one line"), node.line, field)
         return Text(en=en, zh=zh)
 
     def choice(self, node: YamlNode, field: str, options) -> str:
         value = self.string(node, field)
         if value not in options:
-            self.fail(f"expected one of {', '.join(options)}, got '{value}'"
-                      f"{suggest(value, options)}", node.line, field)
+            self.fail(_("expected one of {options}, got '{value}'{suggestion}").format(
+                options=", ".join(options), value=value, suggestion=suggest(value, options)),
+                node.line, field)
         return value
 
     def boolean(self, node: YamlNode, field: str) -> bool:
         if not isinstance(node.value, bool):
-            self.fail(f"expected true or false, got {show(node.value)}", node.line, field)
+            self.fail(_("expected true or false, got {value}").format(value=show(node.value)),
+                      node.line, field)
         return node.value
 
     def number(self, node: YamlNode, field: str) -> Fraction:
         self.numbers += 1
         if self.numbers > MAX_NUMBERS:
-            self.fail(f"more than {MAX_NUMBERS} numbers in one lesson", node.line, field)
+            self.fail(_("more than {n} numbers in one lesson").format(n=MAX_NUMBERS), node.line,
+                      field)
         try:
             return parse_number(node.value)
         except GdtutorError as exc:
@@ -196,10 +203,11 @@ class Schema:
     def integer(self, node: YamlNode, field: str, low: int, high: int) -> int:
         value = self.number(node, field)
         if value.denominator != 1:
-            self.fail(f"expected a whole number, got {value}", node.line, field)
+            self.fail(_("expected a whole number, got {value}").format(value=value), node.line,
+                      field)
         if not low <= value <= high:
-            self.fail(f"expected a whole number from {low} to {high}, got {value}",
-                      node.line, field)
+            self.fail(_("expected a whole number from {low} to {high}, got {value}").format(
+                low=low, high=high, value=value), node.line, field)
         return int(value)
 
     def learning_rate(self, node: YamlNode) -> Fraction:
@@ -211,7 +219,8 @@ class Schema:
     def nonnegative(self, node: YamlNode, field: str) -> Fraction:
         value = self.number(node, field)
         if value < 0:
-            self.fail(f"expected a number of at least 0, got {value}", node.line, field)
+            self.fail(_("expected a number of at least 0, got {value}").format(value=value),
+                      node.line, field)
         return value
 
     def array(self, node: YamlNode, field: str, depth: int = 0):
@@ -219,15 +228,16 @@ class Schema:
         if not isinstance(node.value, list):
             return self.number(node, field)
         if depth >= MAX_DIMS:
-            self.fail(f"more than {MAX_DIMS} dimensions", node.line, field)
+            self.fail(_("more than {n} dimensions").format(n=MAX_DIMS), node.line, field)
         if not node.value:
-            self.fail("expected numbers, got an empty list", node.line, field)
+            self.fail(_("expected numbers, got an empty list"), node.line, field)
         items = [self.array(item, field, depth + 1) for item in node.value]
         first = _shape(items[0])
         for index, (item, item_node) in enumerate(zip(items, node.value)):
             if _shape(item) != first:
-                self.fail(f"ragged list: item {index + 1} has shape {_shape_text(_shape(item))} "
-                          f"where item 1 has {_shape_text(first)}", item_node.line, field)
+                self.fail(_("ragged list: item {i} has shape {shape} where item 1 has {first}")
+                          .format(i=index + 1, shape=_shape_text(_shape(item)),
+                                  first=_shape_text(first)), item_node.line, field)
         return tuple(items)
 
     def vector(self, node: YamlNode, field: str) -> tuple[Fraction, ...]:
@@ -237,17 +247,17 @@ class Schema:
     def names(self, node: YamlNode, field: str) -> tuple[tuple[str, object], ...]:
         """name -> number or nested list, in order, the names fit for an expression."""
         if not isinstance(node.value, dict) or not node.value:
-            self.fail(f"expected a mapping of names to values, got {show(node.value)}",
-                      node.line, field)
+            self.fail(_("expected a mapping of names to values, got {value}").format(
+                value=show(node.value)), node.line, field)
         out = []
         for name, value in node.value.items():
             line = node.key_lines[name]
             if not _NAME.fullmatch(name) or keyword.iskeyword(name):
-                self.fail(f"'{name}' is not a valid name (letters, digits and _; "
-                          "not starting with a digit)", line, join(field, name))
+                self.fail(_("'{name}' is not a valid name (letters, digits and _; "
+                            "not starting with a digit)").format(name=name), line, join(field, name))
             if name in FUNCTIONS:
-                self.fail(f"'{name}' is the name of a function; choose another name",
-                          line, join(field, name))
+                self.fail(_("'{name}' is the name of a function; choose another name").format(
+                    name=name), line, join(field, name))
             self.record(join(field, name), line)
             out.append((name, self.array(value, join(field, name))))
         return tuple(out)
@@ -268,12 +278,12 @@ class Schema:
         for key in top:
             if key not in COMMON_KEYS and key not in own:
                 other = "descent" if kind == "graph" else "graph"
-                self.fail(f"'{key}' belongs to {other} lessons, not to a {kind} lesson",
-                          root.key_lines[key], key)
+                self.fail(_("'{key}' belongs to {other} lessons, not to a {kind} lesson").format(
+                    key=key, other=_(other), kind=_(kind)), root.key_lines[key], key)
         lesson_id = self.string(top["id"], "id")
         if not _ID.fullmatch(lesson_id) or len(lesson_id) > 64:
-            self.fail(f"'{lesson_id}' is not a valid id: use a-z, 0-9 and '-' only",
-                      top["id"].line, "id")
+            self.fail(_("'{id}' is not a valid id: use a-z, 0-9 and '-' only").format(
+                id=lesson_id), top["id"].line, "id")
         fields = dict(
             id=lesson_id,
             title=self.text(top["title"], "title", one_line=True),
@@ -289,7 +299,7 @@ class Schema:
         dtype = fields["dtype"] = (self.choice(top["dtype"], "dtype", DTYPES)
                                    if "dtype" in top else "float64")
         if backend == "torch" and dtype == "exact":
-            self.fail("exact arithmetic runs on the numpy backend only",
+            self.fail(_("exact arithmetic runs on the numpy backend only"),
                       top["dtype"].line, "dtype")
         if kind == "graph":
             fields.update(self.graph(root, top))
@@ -338,8 +348,8 @@ class Schema:
     def graph(self, root: YamlNode, top: dict[str, YamlNode]) -> dict:
         missing = [k for k in GRAPH_KEYS if k not in top]
         if missing:
-            self.fail(f"missing required key '{missing[0]}' (a graph lesson needs it)",
-                      root.line, None)
+            self.fail(_("missing required key '{key}' (a graph lesson needs it)").format(
+                key=missing[0]), root.line, None)
         inputs = self.names(top["inputs"], "inputs")
         names = [name for name, _ in inputs]
         expression = self.expression(top["expression"], "expression", names)
@@ -349,28 +359,30 @@ class Schema:
             self.only(node, keys, field, GRAPH_CHECKPOINT_KEYS, "graph")
             value = self.array(keys["value"], field + ".value") if "value" in keys else None
             if isinstance(value, tuple):
-                self.fail(f"expected one number (the expression gives one), got a list of "
-                          f"shape {_shape_text(_shape(value))}", keys["value"].line,
-                          field + ".value")
+                self.fail(_("expected one number (the expression gives one), got a list of "
+                            "shape {shape}").format(shape=_shape_text(_shape(value))),
+                          keys["value"].line, field + ".value")
             grads = None
             if "grads" in keys:
                 grads_node = keys["grads"]
                 for name, line in (grads_node.key_lines or {}).items():
                     if name not in names:
-                        self.fail(f"'{name}' is not an input{suggest(name, names)}; "
-                                  f"the inputs are {', '.join(names)}", line,
-                                  f"{field}.grads.{name}")
+                        self.fail(_("'{name}' is not an input{suggestion}; "
+                                    "the inputs are {names}").format(
+                            name=name, suggestion=suggest(name, names), names=", ".join(names)),
+                            line, f"{field}.grads.{name}")
                 named = self.mapping(grads_node, field + ".grads", names)
                 grads = tuple((name, self.array(v, f"{field}.grads.{name}"))
                               for name, v in named.items())
                 shapes = {name: _shape(value) for name, value in inputs}
                 for name, grad in grads:
                     if _shape(grad) != shapes[name]:
-                        self.fail(f"expected the shape of input '{name}' "
-                                  f"({_shape_text(shapes[name])}), got {_shape_text(_shape(grad))}",
+                        self.fail(_("expected the shape of input '{name}' ({shape}), got {got}")
+                                  .format(name=name, shape=_shape_text(shapes[name]),
+                                          got=_shape_text(_shape(grad))),
                                   named[name].line, f"{field}.grads.{name}")
             if value is None and grads is None:
-                self.fail("a checkpoint needs 'value' or 'grads'", node.line, field)
+                self.fail(_("a checkpoint needs 'value' or 'grads'"), node.line, field)
             checkpoints.append(Checkpoint(line=node.line, value=value, grads=grads,
                                           tol=self.tol(keys, field)))
         return dict(expression=expression, params=inputs, checkpoints=tuple(checkpoints))
@@ -378,16 +390,16 @@ class Schema:
     def descent(self, root: YamlNode, top: dict[str, YamlNode], dtype: str) -> dict:
         for key in ("lr", "iterations"):
             if key not in top:
-                self.fail(f"missing required key '{key}' (a descent lesson needs it)",
-                          root.line, None)
+                self.fail(_("missing required key '{key}' (a descent lesson needs it)").format(
+                    key=key), root.line, None)
         if "data" not in top and "objective" not in top:
-            self.fail("a descent lesson needs 'data' (a linear model) or 'objective' "
-                      "(a free expression)", root.line, None)
+            self.fail(_("a descent lesson needs 'data' (a linear model) or 'objective' "
+                        "(a free expression)"), root.line, None)
         iterations = self.integer(top["iterations"], "iterations", 1, MAX_ITERATIONS)
         if dtype == "exact" and iterations > MAX_EXACT_ITERATIONS:
-            self.fail(f"at most {MAX_EXACT_ITERATIONS} with exact arithmetic (exact fractions "
-                      f"grow with every step), got {iterations}", top["iterations"].line,
-                      "iterations")
+            self.fail(_("at most {n} with exact arithmetic (exact fractions "
+                        "grow with every step), got {got}").format(
+                n=MAX_EXACT_ITERATIONS, got=iterations), top["iterations"].line, "iterations")
         fields = dict(
             lr=self.learning_rate(top["lr"]),
             grad_scale=self.number(top["grad_scale"], "grad_scale") if "grad_scale" in top
@@ -406,16 +418,22 @@ class Schema:
     def linear(self, top: dict[str, YamlNode]) -> dict:
         for key in FREE_KEYS:
             if key in top:
-                self.fail(f"'{key}' goes with 'objective'; a linear lesson (with 'data') "
-                          "has 'init' instead", self.lines[key], key)
+                self.fail(_("'{key}' goes with 'objective'; a linear lesson (with 'data') "
+                            "has 'init' instead").format(key=key), self.lines[key], key)
         rows, y, bias = self.data(top)
         n = len(rows[0])
         if "init" in top:
             init = self.vector(top["init"], "init")
             if len(init) != n:
-                per = "one per column of X" + (", plus one for the bias" if bias else "")
-                self.fail(f"expected {n} value{'s' if n != 1 else ''} ({per}), got {len(init)}",
-                          top["init"].line, "init")
+                if bias:
+                    said = (_("expected {n} values (one per column of X, plus one for the bias), "
+                              "got {got}") if n != 1 else
+                            _("expected {n} value (one per column of X, plus one for the bias), "
+                              "got {got}"))
+                else:
+                    said = (_("expected {n} values (one per column of X), got {got}") if n != 1
+                            else _("expected {n} value (one per column of X), got {got}"))
+                self.fail(said.format(n=n, got=len(init)), top["init"].line, "init")
         else:
             init = (Fraction(0),) * n
         loss = self.choice(top["loss"], "loss", LOSSES) if "loss" in top else "half_mse"
@@ -432,7 +450,7 @@ class Schema:
         data = self.mapping(top["data"], "data", ("X", "y"), ("X", "y"))
         X = self.array(data["X"], "data.X")
         if not isinstance(X, tuple) or len(_shape(X)) > 2:
-            self.fail("expected a list of rows (or a flat list for one feature)",
+            self.fail(_("expected a list of rows (or a flat list for one feature)"),
                       data["X"].line, "data.X")
         rows = tuple(row if isinstance(row, tuple) else (row,) for row in X)
         m = len(rows)
@@ -440,10 +458,11 @@ class Schema:
         if isinstance(y, tuple) and len(_shape(y)) == 2 and _shape(y)[1] == 1:
             y = tuple(v for (v,) in y)  # a column, as the document's y.reshape(m, 1)
         if not isinstance(y, tuple) or len(_shape(y)) != 1:
-            self.fail("expected a flat list of targets", data["y"].line, "data.y")
+            self.fail(_("expected a flat list of targets"), data["y"].line, "data.y")
         if len(y) != m:
-            self.fail(f"expected {m} value{'s' if m != 1 else ''} (one per row of X), "
-                      f"got {len(y)}", data["y"].line, "data.y")
+            said = (_("expected {n} values (one per row of X), got {got}") if m != 1
+                    else _("expected {n} value (one per row of X), got {got}"))
+            self.fail(said.format(n=m, got=len(y)), data["y"].line, "data.y")
         bias = self.boolean(top["bias"], "bias") if "bias" in top else False
         if bias:
             rows = tuple(row + (Fraction(1),) for row in rows)
@@ -453,14 +472,14 @@ class Schema:
         """An objective over params, and over X, y and m when the lesson has `data`."""
         for key in ("init", "loss") if "data" in top else LINEAR_KEYS:
             if key in top and "data" in top:
-                self.fail(f"'{key}' goes with a linear lesson; with 'objective', the loss is "
-                          "the objective and the initial values are in 'params'",
-                          self.lines[key], key)
+                self.fail(_("'{key}' goes with a linear lesson; with 'objective', the loss is "
+                            "the objective and the initial values are in 'params'").format(
+                    key=key), self.lines[key], key)
             if key in top:
-                self.fail(f"'{key}' goes with 'data' (a linear lesson), not with 'objective'",
-                          self.lines[key], key)
+                self.fail(_("'{key}' goes with 'data' (a linear lesson), not with 'objective'")
+                          .format(key=key), self.lines[key], key)
         if "params" not in top:
-            self.fail("a lesson with 'objective' needs 'params' (name: initial value)",
+            self.fail(_("a lesson with 'objective' needs 'params' (name: initial value)"),
                       self.lines["objective"], "objective")
         params = self.names(top["params"], "params")
         names = [n for n, _ in params]
@@ -468,10 +487,11 @@ class Schema:
         if "data" in top:
             for name in names:
                 if name in DATA_NAMES:
-                    self.fail(f"'{name}' is the data's name ({', '.join(DATA_NAMES)} come from "
-                              "'data'); choose another name", self.lines[f"params.{name}"],
-                              f"params.{name}")
-            rows, y, _ = self.data(top)
+                    self.fail(_("'{name}' is the data's name ({names} come from "
+                                "'data'); choose another name").format(
+                        name=name, names=", ".join(DATA_NAMES)), self.lines[f"params.{name}"],
+                        f"params.{name}")
+            rows, y, _bias = self.data(top)
             constants = (("X", rows), ("y", y), ("m", Fraction(len(rows))))
             names += DATA_NAMES
         objective = self.expression(top["objective"], "objective", names)
@@ -484,17 +504,18 @@ class Schema:
         if "diverged" in keys:
             others = [k for k in keys if k not in ("diverged", "tol")]
             if others:
-                self.fail(f"'diverged' stands alone in its checkpoint; move '{others[0]}' "
-                          "to a checkpoint of its own", node.key_lines[others[0]], field)
+                self.fail(_("'diverged' stands alone in its checkpoint; move '{key}' "
+                            "to a checkpoint of its own").format(key=others[0]),
+                          node.key_lines[others[0]], field)
             return Checkpoint(line=node.line, diverged=self.integer(
                 keys["diverged"], field + ".diverged", 0, iterations))
         if "step" not in keys:
-            self.fail("a checkpoint needs 'step' (or 'diverged')", node.line, field)
+            self.fail(_("a checkpoint needs 'step' (or 'diverged')"), node.line, field)
         if not any(k in keys for k in ("weights", "loss", "grad", "sse")):
-            self.fail("a checkpoint needs something to check: weights, loss, grad or sse",
+            self.fail(_("a checkpoint needs something to check: weights, loss, grad or sse"),
                       node.line, field)
         if "sse" in keys and not linear:
-            self.fail("'sse' applies only to a linear lesson (with 'data')",
+            self.fail(_("'sse' applies only to a linear lesson (with 'data')"),
                       node.key_lines["sse"], field + ".sse")
         found = dict(line=node.line, tol=self.tol(keys, field),
                      step=self.integer(keys["step"], field + ".step", 0, iterations))
@@ -502,8 +523,10 @@ class Schema:
             if key in keys:
                 values = self.vector(keys[key], f"{field}.{key}")
                 if len(values) != size:
-                    self.fail(f"expected {size} value{'s' if size != 1 else ''} (one per weight), "
-                              f"got {len(values)}", keys[key].line, f"{field}.{key}")
+                    said = (_("expected {n} values (one per weight), got {got}") if size != 1
+                            else _("expected {n} value (one per weight), got {got}"))
+                    self.fail(said.format(n=size, got=len(values)), keys[key].line,
+                              f"{field}.{key}")
                 found[key] = values
         for key in ("loss", "sse"):
             if key in keys:
@@ -543,8 +566,9 @@ class Schema:
     def only(self, node: YamlNode, keys, field: str, allowed, kind: str) -> None:
         for key in keys:
             if key not in allowed:
-                self.fail(f"'{key}' is not checked in a {kind} lesson; use "
-                          + ", ".join(allowed), node.key_lines[key], f"{field}.{key}")
+                self.fail(_("'{key}' is not checked in a {kind} lesson; use {keys}").format(
+                    key=key, kind=_(kind), keys=", ".join(allowed)),
+                    node.key_lines[key], f"{field}.{key}")
 
     def tol(self, keys: dict[str, YamlNode], field: str) -> Fraction | None:
         return self.nonnegative(keys["tol"], field + ".tol") if "tol" in keys else None
@@ -554,7 +578,8 @@ class Schema:
         if node is None or node.value is None:
             return []
         if not isinstance(node.value, list):
-            self.fail(f"expected a list, got {show(node.value)}", node.line, field)
+            self.fail(_("expected a list, got {value}").format(value=show(node.value)),
+                      node.line, field)
         out = []
         for index, item in enumerate(node.value):
             self.record(f"{field}[{index}]", item.line)
@@ -579,7 +604,7 @@ def _shape(value) -> tuple[int, ...]:
 
 
 def _shape_text(shape) -> str:
-    return "a number" if not shape else "×".join(map(str, shape))
+    return _("a number") if not shape else "×".join(map(str, shape))
 
 
 def _flatten(value) -> list:
@@ -601,5 +626,5 @@ def check_computes(lesson: Lesson, label: str, dtype: str | None = None,
     except GdtutorError as exc:
         raise exc.located(file=label, line=line, field=field) from None
     except (ArithmeticError, ValueError, MemoryError, RecursionError) as exc:
-        raise GdtutorError(f"cannot be computed: {exc}", file=label, line=line,
-                           field=field) from None
+        raise GdtutorError(_("cannot be computed: {error}").format(error=exc), file=label,
+                           line=line, field=field) from None

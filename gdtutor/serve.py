@@ -20,19 +20,21 @@ import sys
 from pathlib import Path
 
 from .errors import GdtutorError
+from .i18n import N_, _
 
-INSTALL = "serve needs textual-serve, an optional extra: pip install 'gdtutor[serve]'"
+INSTALL = N_("serve needs textual-serve, an optional extra: pip install 'gdtutor[serve]'")
 QUIT_GRACE = 2.0    # seconds a session has to quit by itself once its tab is gone
 KILL_GRACE = 2.0    # seconds, after SIGTERM, before SIGKILL
 CLOSE_WAIT = 1.0    # seconds a tab has to answer the closing of its websocket
 STARTING_AT_ONCE = max(2, os.cpu_count() or 1)   # session processes in their start-up at once
 START_WAIT = 20.0   # seconds a start-up may hold its place before the next one goes
-FULL_TITLE = "gdtutor: the tutor is full"
+FULL_TITLE = N_("gdtutor: the tutor is full")
 
 
 def full_message(limit: int) -> str:
-    return (f"This tutor already has {limit} students, its limit (--max-sessions {limit}). "
-            "Close another tab, try again in a while, or ask for a second server.")
+    return (_("This tutor already has {limit} students, its limit (--max-sessions {limit}). "
+              "Close another tab, try again in a while, or ask for a second server.")
+            .format(limit=limit))
 
 
 def parse_port(value: str) -> int:
@@ -41,8 +43,8 @@ def parse_port(value: str) -> int:
     except ValueError:
         port = -1
     if not 1 <= port <= 65535:
-        raise GdtutorError(f"expected a port number from 1 to 65535, got '{value}'",
-                           field="--port")
+        raise GdtutorError(_("expected a port number from 1 to 65535, got '{value}'").format(
+            value=value), field="--port")
     return port
 
 
@@ -52,8 +54,8 @@ def parse_max_sessions(value: str) -> int:
     except ValueError:
         limit = 0
     if limit < 1:
-        raise GdtutorError(f"expected a whole number of at least 1, got '{value}'",
-                           field="--max-sessions")
+        raise GdtutorError(_("expected a whole number of at least 1, got '{value}'").format(
+            value=value), field="--max-sessions")
     return limit
 
 
@@ -79,7 +81,8 @@ def addresses(host: str, port: int) -> list[tuple]:
                                   flags=socket.AI_PASSIVE)
     except (socket.gaierror, UnicodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
-        raise GdtutorError(f"cannot resolve host '{host}': {reason}", field="--host") from None
+        raise GdtutorError(_("cannot resolve host '{host}': {reason}").format(
+            host=host, reason=reason), field="--host") from None
 
 
 def check_bind(host: str, port: int) -> bool:
@@ -100,12 +103,14 @@ def check_bind(host: str, port: int) -> bool:
 def bind_error(host: str, port: int, exc: OSError) -> GdtutorError:
     import errno
     if exc.errno == errno.EADDRINUSE:
-        return GdtutorError(f"port {port} is in use on {host}; choose another with --port",
-                            field="--port")
+        return GdtutorError(_("port {port} is in use on {host}; choose another with --port")
+                            .format(port=port, host=host), field="--port")
     if exc.errno == errno.EACCES:
-        return GdtutorError(f"not allowed to listen on port {port} (ports below 1024 need "
-                            "privileges); choose another with --port", field="--port")
-    return GdtutorError(f"cannot listen on {host}: {exc.strerror or exc}", field="--host")
+        return GdtutorError(_("not allowed to listen on port {port} (ports below 1024 need "
+                              "privileges); choose another with --port").format(port=port),
+                            field="--port")
+    return GdtutorError(_("cannot listen on {host}: {reason}").format(
+        host=host, reason=exc.strerror or exc), field="--host")
 
 
 def url_for(host: str, port: int) -> str:
@@ -227,11 +232,12 @@ def server_class():
             logging.basicConfig(level=logging.WARNING, format="gdtutor serve: %(message)s")
 
         async def on_startup(self, app: web.Application) -> None:
-            print(f"gdtutor: serving on {url_for(self.host, self.port)} "
-                  "(ctrl+c stops it and every session)", flush=True)
+            print("gdtutor: " + _("serving on {url} (ctrl+c stops it and every session)").format(
+                url=url_for(self.host, self.port)), flush=True)
             if not self.loopback:
-                print(f"gdtutor: warning: {self.host} is not loopback: anyone who can reach "
-                      f"port {self.port} gets a tutor session", file=sys.stderr, flush=True)
+                print("gdtutor: " + _("warning: {host} is not loopback: anyone who can reach "
+                                      "port {port} gets a tutor session").format(
+                    host=self.host, port=self.port), file=sys.stderr, flush=True)
 
         async def on_shutdown(self, app: web.Application) -> None:
             ending = [asyncio.ensure_future(self.end(session)) for session in self.sessions]
@@ -244,8 +250,9 @@ def server_class():
         async def handle_index(self, request: web.Request) -> web.Response:
             if self.full():
                 text = html.escape(full_message(self.max_sessions))
-                body = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{FULL_TITLE}"
-                        f"</title></head><body><h1>{FULL_TITLE}</h1><p id='full'>{text}</p>"
+                title = html.escape(_(FULL_TITLE))
+                body = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}"
+                        f"</title></head><body><h1>{title}</h1><p id='full'>{text}</p>"
                         "</body></html>")
                 return web.Response(text=body, status=503, content_type="text/html")
             secure = request.secure or request.headers.get("X-Forwarded-Proto") == "https"
@@ -349,7 +356,7 @@ def serve(target: str | None, *, host: str, port: str, lang: str, max_sessions: 
     try:
         import textual_serve.server  # noqa: F401
     except ImportError:
-        raise GdtutorError(INSTALL) from None
+        raise GdtutorError(_(INSTALL)) from None
     port_number = parse_port(port)
     limit = parse_max_sessions(max_sessions)
     if target is not None:

@@ -10,6 +10,7 @@ import numpy as np
 from .backend import Backend, Node, initial_weights, weight_names
 from .backends import make_backend
 from .errors import GdtutorError, NotFinite, TooLarge
+from .i18n import _
 from .model import Lesson
 from .numbers import (as_float64, finite_exact, fmt, fmt_vec, quiet_arithmetic, to_float,
                       to_float32)
@@ -198,8 +199,9 @@ class Stepper:
 
     def _too_large(self, exc: TooLarge, k: int) -> GdtutorError:
         lesson = self.lesson
-        return GdtutorError(f"exact fractions grew past {exc.limit} bits at step {k} (in "
-                            f"'{exc.label}'); use --dtype float64 or fewer --steps",
+        return GdtutorError(_("exact fractions grew past {limit} bits at step {k} (in "
+                              "'{label}'); use --dtype float64 or fewer --steps").format(
+                                  limit=exc.limit, k=k, label=exc.label),
                             file=lesson.label, line=lesson.line_of("dtype"), field="dtype")
 
     # -- cost -----------------------------------------------------------------------------
@@ -223,9 +225,11 @@ class Stepper:
             lesson = self.lesson
             affordable = max(1, WORK_BUDGET // self._per_step)
             raise GdtutorError(
-                f"{steps} iterations over a plan of {self._numbers} numbers would take about "
-                f"{cost:.1e} operations, past the limit of {WORK_BUDGET:.0e}; lower "
-                f"iterations (or --steps) to at most {affordable}",
+                _("{steps} iterations over a plan of {numbers} numbers would take about "
+                  "{cost} operations, past the limit of {limit}; lower "
+                  "iterations (or --steps) to at most {most}").format(
+                    steps=steps, numbers=self._numbers, cost=f"{cost:.1e}",
+                    limit=f"{WORK_BUDGET:.0e}", most=affordable),
                 file=lesson.label, line=lesson.line_of("iterations"), field="iterations")
 
     def _first_not_finite(self, start: int, end: int) -> int | None:

@@ -6,6 +6,7 @@ import torch
 
 from .backend import ARITHMETIC, Backend, Node
 from .errors import ExprError
+from .i18n import _
 from .model import Lesson
 from .numbers import as_float, to_float
 
@@ -38,7 +39,7 @@ class TorchBackend(Backend):
 
     def __init__(self, lesson: Lesson, dtype: str) -> None:
         if dtype not in DTYPES:
-            raise ExprError("exact arithmetic runs on the numpy backend only")
+            raise ExprError(_("exact arithmetic runs on the numpy backend only"))
         self.torch_dtype = DTYPES[dtype]
         self.np_dtype = np.dtype(dtype)
         super().__init__(lesson, dtype, self._tensor, _number)
@@ -58,8 +59,9 @@ class TorchBackend(Backend):
         try:
             return FORWARD[s.op](*args)
         except (RuntimeError, ValueError, TypeError, IndexError) as exc:
-            shapes = " and ".join(str(tuple(a.shape)) for a in args)
-            raise ExprError(f"cannot compute '{s.label}' on shapes {shapes}: {exc}") from None
+            shapes = _(" and ").join(str(tuple(a.shape)) for a in args)
+            raise ExprError(_("cannot compute '{label}' on shapes {shapes}: {error}").format(
+                label=s.label, shapes=shapes, error=exc)) from None
 
     def weights(self, values) -> np.ndarray:
         return as_float(tuple(values), self.np_dtype.name).reshape(-1)

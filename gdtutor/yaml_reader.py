@@ -10,8 +10,9 @@ from typing import NamedTuple, NoReturn
 import yaml
 from yaml.constructor import SafeConstructor
 
-from .errors import GdtutorError
+from .errors import GdtutorError, quoted
 from .files import NotRegular, read_regular
+from .i18n import N_, _
 
 MAX_BYTES = 1 << 20          # a lesson is a page of text, not a data set
 MAX_VISITS = 200_000         # YAML nodes visited while converting; an alias counts every time
@@ -24,6 +25,67 @@ _INT_FORMS = ((re.compile(r"[-+]?0b[0-1_]+"), 2, 1.0), (re.compile(r"[-+]?0x[0-9
               (re.compile(r"[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+"), 0, 5.91),
               (re.compile(r"[-+]?0[0-7_]+"), 1, 3.0))
 _BITS_PER_DIGIT = 3.3219
+
+# PyYAML's words for what is wrong, as the catalog says them ({found}: a character or token)
+_PROBLEMS = tuple((re.compile(pattern), template) for pattern, template in (
+    (r"mapping values are not allowed here", N_("mapping values are not allowed here")),
+    (r"mapping keys are not allowed here", N_("mapping keys are not allowed here")),
+    (r"sequence entries are not allowed here", N_("sequence entries are not allowed here")),
+    (r"could not find expected ':'", N_("could not find expected ':'")),
+    (r"found character (?P<found>.+) that cannot start any token",
+     N_("found character {found} that cannot start any token")),
+    (r"expected <block end>, but found (?P<found>.+)",
+     N_("expected <block end>, but found {found}")),
+    (r"expected ',' or '\]', but got (?P<found>.+)", N_("expected ',' or ']', but got {found}")),
+    (r"expected ',' or '\}', but got (?P<found>.+)", N_("expected ',' or '}}', but got {found}")),
+    (r"expected the node content, but found (?P<found>.+)",
+     N_("expected the node content, but found {found}")),
+    (r"expected '<document start>', but found (?P<found>.+)",
+     N_("expected '<document start>', but found {found}")),
+    (r"expected a comment or a line break, but found (?P<found>.+)",
+     N_("expected a comment or a line break, but found {found}")),
+    (r"expected ' ', but found (?P<found>.+)", N_("expected ' ', but found {found}")),
+    (r"expected alphabetic or numeric character, but found (?P<found>.+)",
+     N_("expected alphabetic or numeric character, but found {found}")),
+    (r"expected chomping or indentation indicators, but found (?P<found>.+)",
+     N_("expected chomping or indentation indicators, but found {found}")),
+    (r"expected indentation indicator in the range 1-9, but found 0",
+     N_("expected indentation indicator in the range 1-9, but found 0")),
+    (r"found unexpected end of stream", N_("found unexpected end of stream")),
+    (r"found unexpected document separator", N_("found unexpected document separator")),
+    (r"found undefined alias (?P<found>.+)", N_("found undefined alias {found}")),
+    (r"found unknown escape character (?P<found>.+)",
+     N_("found unknown escape character {found}")),
+    (r"found undefined tag handle (?P<found>.+)", N_("found undefined tag handle {found}")),
+    (r"second occurrence", N_("second occurrence")),
+    (r"invalid indentation or unclosed '\[' or '\{'",
+     N_("invalid indentation or unclosed '[' or '{{'")),
+))
+_TOKENS = {"<directive>": N_("<directive>"), "<document start>": N_("<document start>"),
+           "<document end>": N_("<document end>"), "<stream start>": N_("<stream start>"),
+           "<stream end>": N_("<stream end>"), "<block sequence start>": N_("<block sequence start>"),
+           "<block mapping start>": N_("<block mapping start>"), "<block end>": N_("<block end>"),
+           "<alias>": N_("<alias>"), "<anchor>": N_("<anchor>"), "<tag>": N_("<tag>"),
+           "<scalar>": N_("<scalar>")}
+
+
+def yaml_problem(text: str) -> str:
+    """PyYAML's problem in the current language (as it is, when the catalog does not know it)."""
+    for pattern, template in _PROBLEMS:
+        found = pattern.fullmatch(text)
+        if found:
+            parts = {key: _found(value) for key, value in found.groupdict().items()}
+            return _(template).format(**parts)
+    return text
+
+
+def _found(text: str) -> str:
+    """What PyYAML found, quoted as the catalog quotes: a token by its translated name."""
+    if len(text) < 3 or text[0] != "'" or text[-1] != "'":
+        return text
+    inner = text[1:-1]
+    return quoted(_(_TOKENS[inner]) if inner in _TOKENS else inner)
+
 
 _YAML = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_YAML + t for t in ("str", "int", "float", "bool", "null")}
@@ -97,30 +159,31 @@ class YamlReader:
         try:
             data = read_regular(path, MAX_BYTES + 1)
         except FileNotFoundError:
-            self.fail("no such file")
+            self.fail(_("no such file"))
         except IsADirectoryError:
-            self.fail("is a directory, not a lesson file")
+            self.fail(_("is a directory, not a lesson file"))
         except PermissionError:
-            self.fail("permission denied")
+            self.fail(_("permission denied"))
         except NotRegular as exc:
-            self.fail(f"is {exc.kind}, not a lesson file")
+            self.fail(_("is {kind}, not a lesson file").format(kind=_(exc.kind)))
         except OSError as exc:
-            self.fail(f"cannot read the file: {exc.strerror or exc}")
+            self.fail(_("cannot read the file: {reason}").format(reason=exc.strerror or exc))
         if len(data) > MAX_BYTES:
-            self.fail(f"the file is larger than {MAX_BYTES // 1024} KiB; a lesson must be smaller")
+            self.fail(_("the file is larger than {n} KiB; a lesson must be smaller").format(
+                n=MAX_BYTES // 1024))
         if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-            self.fail("the file is UTF-32; save it as UTF-8", 1)
+            self.fail(_("the file is UTF-32; save it as UTF-8"), 1)
         if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _looks_utf16(data):
-            self.fail("the file is UTF-16; save it as UTF-8", 1)
+            self.fail(_("the file is UTF-16; save it as UTF-8"), 1)
         if b"\0" in data:
-            self.fail("not a text file: it holds a NUL byte (UTF-8 expected)",
+            self.fail(_("not a text file: it holds a NUL byte (UTF-8 expected)"),
                       data[:data.index(b"\0")].count(b"\n") + 1)
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            self.fail("not a text file (UTF-8 expected)", data[:exc.start].count(b"\n") + 1)
+            self.fail(_("not a text file (UTF-8 expected)"), data[:exc.start].count(b"\n") + 1)
         if not text.strip():
-            self.fail("the file is empty")
+            self.fail(_("the file is empty"))
         return text
 
     def compose(self, text: str, builtin: bool = False) -> YamlNode:
@@ -130,31 +193,34 @@ class YamlReader:
             root = loader.get_single_node()
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
-            what = exc.problem or exc.context or "invalid YAML"
+            what = yaml_problem(exc.problem or exc.context or _("invalid YAML"))
             if exc.context and exc.problem and "single document" in exc.context:
-                what = "a lesson file holds one YAML document, but this one has more"
-            self.fail(f"YAML syntax error: {what}", mark.line + 1 if mark else None)
+                what = _("a lesson file holds one YAML document, but this one has more")
+            self.fail(_("YAML syntax error: {problem}").format(problem=what),
+                      mark.line + 1 if mark else None)
         except yaml.reader.ReaderError as exc:
             char = exc.character
             shown = f"U+{char:04X}" if isinstance(char, int) else repr(char)
-            self.fail(f"not a text file: the control character {shown} is not allowed in YAML",
+            self.fail(_("not a text file: the control character {char} is not allowed in YAML")
+                      .format(char=shown),
                       text[:exc.position].count("\n") + 1)
         except yaml.YAMLError as exc:
-            self.fail(f"YAML syntax error: {' '.join(str(exc).split())}")
+            self.fail(_("YAML syntax error: {problem}").format(problem=' '.join(str(exc).split())))
         except _TooDeep as exc:
-            self.fail(f"nested too deeply (the limit is {MAX_DEPTH} levels)", exc.line)
+            self.fail(_("nested too deeply (the limit is {n} levels)").format(n=MAX_DEPTH), exc.line)
         except RecursionError:  # block nesting: the reader stopped where it grew too deep
-            self.fail(f"nested too deeply (the limit is {MAX_DEPTH} levels)",
+            self.fail(_("nested too deeply (the limit is {n} levels)").format(n=MAX_DEPTH),
                       getattr(loader, "line", 0) + 1)
         finally:
             if loader is not None:
                 loader.dispose()
         if root is None:
-            self.fail("the file holds no lesson (only comments?)")
+            self.fail(_("the file holds no lesson (only comments?)"))
         try:
             return self.convert(root, 0, "")
         except RecursionError:  # a self-referencing alias, or nesting past Python's own limit
-            self.fail(f"nested too deeply (the limit is {MAX_DEPTH} levels)", root.start_mark.line + 1)
+            self.fail(_("nested too deeply (the limit is {n} levels)").format(n=MAX_DEPTH),
+                      root.start_mark.line + 1)
 
     def convert(self, node, depth: int, field: str) -> YamlNode:
         """The node as YamlNodes; counts visits so an alias bomb stops before it grows large."""
@@ -162,10 +228,12 @@ class YamlReader:
         where = field or None
         self.visits += 1
         if self.visits > MAX_VISITS:
-            self.fail(f"the file expands to more than {MAX_VISITS} values "
-                      "(through YAML aliases?); refusing to read it", line, _outer(field))
+            self.fail(_("the file expands to more than {n} values "
+                        "(through YAML aliases?); refusing to read it").format(n=MAX_VISITS),
+                      line, _outer(field))
         if depth > MAX_DEPTH:
-            self.fail(f"nested too deeply (the limit is {MAX_DEPTH} levels)", line, _outer(field))
+            self.fail(_("nested too deeply (the limit is {n} levels)").format(n=MAX_DEPTH),
+                      line, _outer(field))
         nodes = yaml.nodes
         if isinstance(node, nodes.ScalarNode):
             return YamlNode(line, self.scalar(node, line, where))
@@ -179,15 +247,17 @@ class YamlReader:
         for key_node, value_node in node.value:
             key_line = key_node.start_mark.line + 1
             if not isinstance(key_node, nodes.ScalarNode):
-                self.fail("a key must be a plain name, not a list or mapping", key_line, where)
+                self.fail(_("a key must be a plain name, not a list or mapping"), key_line, where)
             if key_node.tag == _YAML + "merge":
-                self.fail("merge keys ('<<') are not supported; write the keys out",
+                self.fail(_("merge keys ('<<') are not supported; write the keys out"),
                           key_line, where)
             if key_node.tag not in _SCALAR_TAGS:
-                self.fail(f"tag '{_short_tag(key_node.tag)}' is not allowed", key_line, where)
+                self.fail(_("tag '{tag}' is not allowed").format(tag=_short_tag(key_node.tag)),
+                          key_line, where)
             key = key_node.value  # as written, so that `no:` or `1:` stays a name
             if key in values:
-                self.fail(f"duplicate key '{key}' (first given on line {key_lines[key]})",
+                self.fail(_("duplicate key '{key}' (first given on line {line})").format(
+                    key=key, line=key_lines[key]),
                           key_line, join(field, key))
             key_lines[key] = key_line
             values[key] = self.convert(value_node, depth + 1, join(field, key))
@@ -204,14 +274,15 @@ class YamlReader:
                 break
         if bits > MAX_DIGITS * _BITS_PER_DIGIT:
             shown = text[:20] + "..." if len(text) > 20 else text
-            self.fail(f"the number '{shown}' is too large: a lesson's numbers have at most "
-                      f"{MAX_DIGITS} digits", line, field)
+            self.fail(_("the number '{number}' is too large: a lesson's numbers have at most "
+                        "{n} digits").format(number=shown, n=MAX_DIGITS), line, field)
 
     def check_tag(self, node, allowed: str, line: int, field: str | None) -> None:
         if node.tag != allowed:
             dated = node.tag == _YAML + "timestamp"
-            hint = " (quote the value to make it a string)" if dated else ""
-            self.fail(f"tag '{_short_tag(node.tag)}' is not allowed{hint}", line, field)
+            message = (_("tag '{tag}' is not allowed (quote the value to make it a string)")
+                       if dated else _("tag '{tag}' is not allowed"))
+            self.fail(message.format(tag=_short_tag(node.tag)), line, field)
 
     def scalar(self, node, line: int, field: str | None):
         tag = node.tag
@@ -228,7 +299,8 @@ class YamlReader:
         try:
             return build(node)
         except (ValueError, KeyError, IndexError, yaml.YAMLError):  # `!!int` alone: IndexError
-            self.fail(f"'{node.value[:40]}' is not a valid {_short_tag(tag)}", line, field)
+            self.fail(_("'{value}' is not a valid {tag}").format(value=node.value[:40],
+                                                                 tag=_short_tag(tag)), line, field)
 
 
 def _looks_utf16(data: bytes) -> bool:
