@@ -8,6 +8,7 @@ from textual.widgets import Footer, Markdown, Static
 
 from .graph_view import GraphView
 from .lesson_screen import LessonScreen
+from .literal import literal, printable
 from .notice import Notice
 from .pane import Pane
 from .status import Status, StatusLine
@@ -35,7 +36,8 @@ class GraphScreen(LessonScreen):
                 with Pane(id="graph"):
                     yield GraphView(id="graph-view")
             with Pane(id="lesson"):
-                yield Markdown(self.lesson.text.get(self.lang), id="lesson-text")
+                yield Markdown(printable(self.lesson.text.get(self.lang), multiline=True),
+                               id="lesson-text")
         yield Footer(compact=True)
         yield TooSmall()
 
@@ -71,7 +73,7 @@ class GraphScreen(LessonScreen):
         self.query_one(GraphView).show(
             self.nodes, self.numbers, "", values=min(stage, n), grads=frozenset(back),
             current=current)
-        self.query_one("#narration", Static).update(self.narrate(stage))
+        self.query_one("#narration", Static).update(literal(self.narrate(stage), multiline=True))
         self.refresh_status()
 
     def narrate(self, stage: int) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from .literal import printable
+
 
 class Notice(Static):
     """Hidden while there is nothing to say; an error is shown as one."""
@@ -11,7 +13,7 @@ class Notice(Static):
     def show(self, message: str = "", error: bool = False) -> None:
         self.set_class(bool(message), "-shown")
         self.set_class(error and bool(message), "-error")
-        self.update(Text(message, no_wrap=True, overflow="ellipsis"))
+        self.update(Text(printable(message), no_wrap=True, overflow="ellipsis"))
 
     @property
     def message(self) -> str:

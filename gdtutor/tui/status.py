@@ -6,6 +6,8 @@ from typing import NamedTuple
 from rich.text import Text
 from textual.widgets import Static
 
+from .literal import printable
+
 
 class StatusLine(NamedTuple):
     """What the status line says; a new value redraws it."""
@@ -26,7 +28,7 @@ class Status(Static):
 
     def show(self, line: StatusLine) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(line.title, style="bold")
+        text.append(printable(line.title), style="bold")
         text.append(f"  {line.position}")
         if line.lr is not None:
             text.append(f"  α = {line.lr}")
@@ -36,6 +38,6 @@ class Status(Static):
         if line.diverged_at is not None:
             text.append(f"  diverged at step {line.diverged_at}", style="bold red")
         if line.busy:
-            text.append(f"  {line.busy}", style="italic")
+            text.append(f"  {printable(line.busy)}", style="italic")
         self.set_class(line.diverged_at is not None, "-diverged")
         self.update(text, layout=False)    # one line high whatever it says: no layout
