@@ -75,27 +75,25 @@ class PacedStepper(Stepper):
         SLICE seconds (one step a slice in exact arithmetic, where steps can grow): after each,
         progress(computed, target) is told and cancel() asked. With `budget`, it stops before
         a slice expected to end past that many seconds. Returns the steps computed."""
-        k, start, n = self.k, time.perf_counter(), 1
-        try:
-            while self.computed < min(target, self.iterations, self._limit()) \
-                    and self.diverged_at is None:
-                if budget is not None and \
-                        time.perf_counter() - start + n * self.next_step_time > budget:
-                    break
-                before, began = self.computed, time.thread_time()
-                Stepper.goto(self, min(target, before + n))
-                done = self.computed - before
-                if done <= 0:
-                    break
-                self._timed((time.thread_time() - began) / done)
-                if self.dtype != "exact":
-                    n = max(1, min(4 * n, int(SLICE / max(self.step_time, 1e-9))))
-                if progress is not None:
-                    progress(self.computed, target)
-                if cancel is not None and cancel():
-                    break
-        finally:
-            self.k = k
+        start, n = time.perf_counter(), 1
+        # k is never touched: the screen reads it while a worker computes
+        while self.computed < min(target, self.iterations, self._limit()) \
+                and self.diverged_at is None:
+            if budget is not None and \
+                    time.perf_counter() - start + n * self.next_step_time > budget:
+                break
+            before, began = self.computed, time.thread_time()
+            self._advance(min(target, before + n) - before)
+            done = self.computed - before
+            if done <= 0:
+                break
+            self._timed((time.thread_time() - began) / done)
+            if self.dtype != "exact":
+                n = max(1, min(4 * n, int(SLICE / max(self.step_time, 1e-9))))
+            if progress is not None:
+                progress(self.computed, target)
+            if cancel is not None and cancel():
+                break
         return self.computed
 
     def _limit(self) -> int:
