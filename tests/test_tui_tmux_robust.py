@@ -191,3 +191,29 @@ def test_q_during_a_growing_exact_lesson(tmp_path):
         pane.close()
         if pid is not None:
             stop_pid(pid)
+
+
+def test_a_title_with_escape_sequences_reaches_the_terminal_as_text(tmp_path):
+    path = tmp_path / "odd.yaml"
+    path.write_text('id: odd\ntitle: "\\e]0;pwned\\a\\e[2J[bold]T[/]"\nkind: descent\n'
+                    'objective: (w - 1)**2\nparams: {w: 0}\nlr: "1/4"\niterations: 5\n'
+                    'text: "body \\e]2;pwned\\a [red]r[/red]"\n')
+    pane = tutor_on(path, tmp_path)
+    pid = None
+    try:
+        pane.wait_for(lambda s: "\\x1b]0;pwned\\x07\\x1b[2J[bold]T[/]  k = 0 of 5" in s, 60,
+                      "the title as typed")
+        pid = tutor_pid(pane)
+        pane.keys("3")
+        pane.wait_for(lambda s: "body \\x1b]2;pwned\\x07 [red]r[/red]" in s, 10, "the text")
+        raw = pane.raw_text()
+        assert "pwned" in raw and "\x1b]0;pwned" not in raw and "\x1b]2;pwned" not in raw
+        assert "pwned" not in pane.tmux("display", "-p", "-t", "t", "#{pane_title}")
+        pane.keys("q")
+        gone_within(pid, 5.0)
+        assert pane.wait_exit(5.0) == 0
+        assert_terminal_sane(pane)
+    finally:
+        pane.close()
+        if pid is not None:
+            stop_pid(pid)
