@@ -47,6 +47,11 @@ class NotFinite(ArithmeticError):
     """An exact computation divided by zero: the lesson diverges there."""
 
 
+class GrewTooLarge(GdtutorError):
+    """Stepping stopped: exact values grew past the size limit at a step (the steps before it
+    stand)."""
+
+
 class TooLarge(ArithmeticError):
     """An exact result whose numerator or denominator passed the size limit: computing on
     would take ever longer (each operation costs more as the fractions grow)."""

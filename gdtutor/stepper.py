@@ -9,7 +9,7 @@ import numpy as np
 
 from .backend import Backend, Node, initial_weights, weight_names
 from .backends import make_backend
-from .errors import GdtutorError, NotFinite, TooLarge
+from .errors import GdtutorError, GrewTooLarge, NotFinite, TooLarge
 from .i18n import _
 from .model import Lesson
 from .numbers import (as_float64, finite_exact, fmt, fmt_vec, quiet_arithmetic, to_float,
@@ -197,9 +197,9 @@ class Stepper:
             k, known = bad, min(known, bad + 1)
         self.computed, self._known_loss, self.diverged_at = k, known, bad
 
-    def _too_large(self, exc: TooLarge, k: int) -> GdtutorError:
+    def _too_large(self, exc: TooLarge, k: int) -> GrewTooLarge:
         lesson = self.lesson
-        return GdtutorError(_("exact fractions grew past {limit} bits at step {k} (in "
+        return GrewTooLarge(_("exact fractions grew past {limit} bits at step {k} (in "
                               "'{label}'); use --dtype float64 or fewer --steps").format(
                                   limit=exc.limit, k=k, label=exc.label),
                             file=lesson.label, line=lesson.line_of("dtype"), field="dtype")

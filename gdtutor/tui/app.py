@@ -11,8 +11,9 @@ from textual.app import App
 from textual.binding import Binding
 
 from ..errors import GdtutorError
-from .signals import (CHECK_TERMINAL, HANGUP, caught_until_running, hand_to_loop, status_for,
-                      terminal_gone)
+from .literal import say
+from .signals import (CHECK_TERMINAL, HANGUP, caught_until_running, hand_to_loop,
+                      ending_promptly, status_for, terminal_gone)
 from .source import SourceWatch
 from .too_small import TooSmall, too_small
 
@@ -111,17 +112,17 @@ class GdtutorApp(App[None]):
         """A stepper over `lesson` with the command line's overrides applied (GdtutorError if
         the lesson cannot take them)."""
         from ..catalog import with_overrides
-        from ..stepper import Stepper
+        from .paced import PacedStepper
         overrides = {k: v for k, v in self.overrides.items()
                      if lesson.kind == "descent" or k not in DESCENT_ONLY}
-        return Stepper(with_overrides(lesson, **overrides))
+        return PacedStepper(with_overrides(lesson, **overrides))
 
     def open_lesson(self, lesson) -> None:
         """Open a lesson from the picker, with the command line's overrides applied."""
         try:
             stepper = self.stepper_for(lesson)
         except GdtutorError as error:
-            self.notify(str(error), severity="error", timeout=8)
+            say(self, error, severity="error", timeout=8)
             return
         self.push_screen(self.lesson_screen(stepper))
 
@@ -213,7 +214,7 @@ def run(lesson=None, *, course=None, lang: str = "en", ascii_plot: bool = False,
 
     The picker shown at start reads its lessons first (a broken built-in one is the usual
     one-line error); under a lesson, it reads them when esc first shows it."""
-    from ..stepper import Stepper
+    from .paced import PacedStepper as Stepper    # its steps never hold the screen
     from .pending import PendingStepper, needs_loading
     refusal = terminal_refusal()
     if refusal:
@@ -228,6 +229,10 @@ def run(lesson=None, *, course=None, lang: str = "en", ascii_plot: bool = False,
     app = GdtutorApp(picker_lessons(lesson, course), stepper, lang=lang,
                      ascii_plot=ascii_plot, overrides=overrides, end_on_signals=True,
                      predict=predict, progress=ProgressLog())
-    with caught_until_running(app.signals_seen):
-        app.run(mouse=mouse)
+    loop = ending_promptly()
+    try:
+        with caught_until_running(app.signals_seen):
+            app.run(mouse=mouse, loop=loop)
+    finally:
+        loop.close()
     return app.return_code or 0

@@ -17,6 +17,8 @@ from .glyphs import shown
 from .graph_view import GraphView
 from .lazy import LazyViews, history_table, lesson_text
 from .lesson_screen import LessonScreen, guarded
+from .literal import say
+from .paced import FRAME
 from .loss_plot import LossPlot
 from .notice import Notice
 from .pane import Pane
@@ -91,8 +93,9 @@ class DescentScreen(LessonScreen):
         self.weight = stepper.weight_names[0] if self.one_weight else "w"
         self._shown_step: tuple | None = None    # (k, diverged_at) the widgets show
         self._told_diverged: int | None = None   # the divergence already notified
-
-    def compose(self) -> ComposeResult:
+        self._looked_ahead = False
+        # the screen's widgets exist from here, so whatever reaches it before it is composed
+        # and mounted finds them
         s = self.stepper
         self.lazy_views = LazyViews({
             "history": lambda: history_table(self.numbers),
@@ -107,6 +110,9 @@ class DescentScreen(LessonScreen):
             parts.append(Parabola(s.loss_of, self.weight, ascii_plot=self.ascii_plot,
                                   id="parabola"))
         self._parts = {type(part): part for part in parts}
+
+    def compose(self) -> ComposeResult:
+        s = self.stepper
         # the screen's class before it has children: set after, it restyles every widget
         self.set_class(not self.one_weight, "-vector")
         if not getattr(s, "pending", False):
@@ -143,9 +149,11 @@ class DescentScreen(LessonScreen):
 
     def _look_ahead(self) -> None:
         s = self.stepper
-        if self.one_weight and s.k == 0 and s.computed == 0:
-            s.goto(min(s.iterations, LOOKAHEAD))
-            s.goto(0)
+        if self.one_weight and s.k == 0 and not self._looked_ahead:
+            # what fits in a frame now, the rest in a worker once mounted; then the parabola
+            # is drawn again over the range the steps cover
+            self._looked_ahead = self.ahead(min(s.iterations, LOOKAHEAD),
+                                            lambda: self._show_step(self._now()))
 
     def on_mount(self) -> None:
         self.set_class(not self.one_weight, "-vector")
@@ -275,6 +283,8 @@ class DescentScreen(LessonScreen):
     # -- what the keys do --------------------------------------------------------------------
 
     def advance(self) -> bool:
+        if self.computing(self.stepper.k + 1, self.action_step):
+            return True
         record = self.stepper.step()
         self.sync()
         if record is None:
@@ -301,7 +311,7 @@ class DescentScreen(LessonScreen):
     def last_step(self) -> int:
         return self.stepper.iterations
 
-    AT_ONCE = 0.5    # seconds of stepping a jump may hold the screen for; a jump that would
+    AT_ONCE = FRAME  # seconds of stepping a jump may hold the screen for; a jump that would
                      # take longer goes on in a worker, with a progress bar and esc to cancel
 
     def jump(self, target: int) -> None:
@@ -335,10 +345,10 @@ class DescentScreen(LessonScreen):
 
     def _landed(self, target: int, landed: int) -> None:
         self.sync()
-        # a divergence is told by sync, once; a cancelled jump here
+        # a divergence is told by sync, once; any other stop here, with its reason
         if landed < target and self.stepper.diverged_at is None:
-            self.notify(_("stopped at step {k}: cancelled").format(k=landed),
-                        severity="warning", timeout=6)
+            say(self, _("stopped at step {k}: {why}").format(k=landed, why=self.why_stopped()),
+                severity="warning", timeout=6)
 
     @guarded
     def action_lr_up(self) -> None:

@@ -11,6 +11,7 @@ from ..backward_steps import Step, backward_steps, node_names, step_lines
 from ..i18n import _
 from .graph_view import GraphView
 from .lesson_screen import LessonScreen
+from .literal import literal, printable
 from .notice import Notice
 from .pane import Pane
 from .status import Status, StatusLine
@@ -40,7 +41,8 @@ class GraphScreen(LessonScreen):
                 with Pane(id="graph"):
                     yield GraphView(id="graph-view")
             with Pane(id="lesson"):
-                yield Markdown(self.lesson_markdown(), id="lesson-text")
+                yield Markdown(printable(self.lesson_markdown(), multiline=True),
+                               id="lesson-text")
         yield Footer(compact=True)
         yield TooSmall()
 
@@ -79,7 +81,7 @@ class GraphScreen(LessonScreen):
             self.nodes, self.numbers, "", values=min(stage, n), grads=frozenset(back),
             current=current, names=self.lesson.names, ascii=self.ascii_plot)
         # lesson names are shown as they are written, never read as markup
-        self.query_one("#narration", Static).update(Text(self.narrate(stage)))
+        self.query_one("#narration", Static).update(literal(self.narrate(stage), multiline=True))
         self.refresh_status()
         self.moved()
 

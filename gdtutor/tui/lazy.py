@@ -54,4 +54,5 @@ def history_table(numbers) -> Widget:
 def lesson_text(markdown: str, pane_id: str = "lesson") -> Widget:
     """The lesson's text as a scrolling Markdown view (markdown_it is imported only now)."""
     from textual.widgets import Markdown
-    return Pane(Markdown(markdown, id="lesson-text"), id=pane_id)
+    from .literal import printable     # no escape sequence in a lesson reaches the terminal
+    return Pane(Markdown(printable(markdown, multiline=True), id="lesson-text"), id=pane_id)

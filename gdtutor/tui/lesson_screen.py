@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from typing import Callable
 
 from textual import work
@@ -12,14 +13,17 @@ from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..carry import rebuild
 from ..errors import GdtutorError
+from ..i18n import _
 from ..stepper import Stepper
 from .glyphs import to_ascii
+from .literal import say
 from .notice import Notice
-from .source import SourceWatch, signature
+from .paced import FRAME, PacedStepper
+from .source import SourceWatch, not_regular, signature
 from .text import Numbers
 
 SPEEDS = (0.5, 1, 2, 4, 8, 16, 32)   # steps a second when playing
@@ -29,6 +33,7 @@ USES_STEPPER = {"step", "back", "reset", "goto", "play", "backend", "lr_up", "lr
                 "view", "reload", "lr_type", "precision", "stability", "sweep", "gradcheck"}
 POLL = 1.0   # seconds between looks at a lesson file for edits
 TORCH_AFTER = 0.1   # seconds from the first frame to the start of torch's import
+PROGRESS_EVERY = 0.05   # seconds between two progress messages from a worker
 
 
 def guarded(action: Callable) -> Callable:
@@ -112,10 +117,16 @@ class LessonScreen(Screen):
         self._restore = restore or {}
         self._note = note
         self._timer = None
-        self._cancel = threading.Event()
-        self._after: Callable[[object], None] | None = None
+        # the work in a worker thread: each job has its own cancel flag and its own `after`
+        self._cancel = threading.Event()      # the latest job's
+        self._jobs: dict[Worker, tuple[threading.Event, Callable[[object], None]]] = {}
+        self._progress_sent = 0.0
         self._swap: dict | None = None   # a rebuilt screen waiting for this one to be on top
         self.predictor = None     # predict mode and progress: predict.Session, made on first move
+        # keys, timers and workers' results act on this screen only while it is live: mounted
+        # (its widgets hold the stepper's state) and not being replaced by another
+        self._ready = False
+        self._leaving = False
 
     # -- what a subclass provides --------------------------------------------------------
 
@@ -180,6 +191,14 @@ class LessonScreen(Screen):
         self.restore(self._restore)
         if self.watch is not None:
             self.set_interval(POLL, self._poll)
+        self._ready = True
+        self.refresh_bindings()
+
+    @property
+    def live(self) -> bool:
+        """Mounted, on top, and not being replaced: keys and timers act on it only then (a
+        key queued while a rebuilt screen takes this one's place goes to neither)."""
+        return self._ready and not self._leaving and self._swap is None and self.is_current
 
     def waiting_for_torch(self) -> bool:
         """True while the lesson's stepper is still a PendingStepper: the screen is drawn
@@ -196,6 +215,8 @@ class LessonScreen(Screen):
                 return error
 
         def loaded(result) -> None:
+            if self._leaving:
+                return
             if isinstance(result, Exception):
                 self.report(result)
                 self.action_lessons()
@@ -217,9 +238,11 @@ class LessonScreen(Screen):
         message = str(error)
         if not isinstance(error, GdtutorError):
             message = f"gdtutor: {message or type(error).__name__}"
-        self.notify(message, severity="error", timeout=8)
+        say(self, message, severity="error", timeout=8)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not self._ready or self._leaving or self._swap is not None:
+            return False   # not drawn yet, or another screen takes its place: keys do nothing
         if self.app.has_class("-too-small") and action in USES_STEPPER | {"speed", "scroll"}:
             return False   # behind the "please enlarge" message no key moves the lesson
         if self.busy and action in USES_STEPPER:
@@ -324,7 +347,7 @@ class LessonScreen(Screen):
             self.refresh_status()
 
     def _tick(self) -> None:
-        if not self.busy:
+        if not self.busy and self.live:
             self.action_step()
 
     def speed_text(self) -> str:
@@ -334,27 +357,86 @@ class LessonScreen(Screen):
     # -- background work ---------------------------------------------------------------------
 
     def in_background(self, job: Callable[[Callable[[], bool]], object], label: str,
-                      after: Callable[[object], None], total: int | None = None) -> None:
-        """Run job(cancelled) in a thread; `after(result)` runs on the UI side when it ends."""
-        self.playing = False
-        self._cancel.clear()
-        self._after = after
-        if total is not None:
+                      after: Callable[[object], None], total: int | None = None,
+                      stop_play: bool = True) -> None:
+        """Run job(cancelled) in a thread; `after(result)` runs on the UI side when it ends,
+        unless the screen is gone or being replaced by then (the result is dropped).
+        `cancelled()` is true once esc, `q` or the screen's end asks the job to stop: a job
+        asks it at least every few milliseconds."""
+        if self._leaving:
+            return
+        if stop_play:
+            self.playing = False
+        self._cancel = cancel = threading.Event()
+        if total is not None and self.is_mounted:
             self.progress_bar().update(total=total, progress=0)
         self.set_class(total is not None, "-counting")
         self.busy = label
-        self._background(job)
+        worker = self._background(job, cancel)
+        self._jobs[worker] = (cancel, after)
 
     @work(thread=True, exclusive=True, group="lesson", exit_on_error=False)
-    def _background(self, job):
-        return job(self._cancel.is_set)
+    def _background(self, job, cancel: threading.Event):
+        worker = get_current_worker()
+        return job(lambda: cancel.is_set() or worker.is_cancelled)
+
+    def cancel_work(self) -> None:
+        """Ask every job of this screen to stop (each stops at its next look at the flag)."""
+        self._cancel.set()
+        for cancel, _after in self._jobs.values():
+            cancel.set()
+
+    # -- computing ahead of what is shown ------------------------------------------------
+
+    def ahead(self, k: int, then: Callable[[], None] | None = None) -> bool:
+        """Compute the history up to step k: what fits in a frame here, the rest in a worker
+        once the screen is mounted (the status line says so; esc cancels), after which then()
+        runs. True when it is all done here."""
+        s = self.stepper
+        if not isinstance(s, PacedStepper):
+            k0 = s.k
+            s.goto(k)
+            s.goto(k0)
+            return True
+        s.compute(k, budget=FRAME)
+        if s.computed >= min(k, s.iterations) or s.diverged_at is not None \
+                or s.stopped_at is not None:
+            return True
+        if self.is_mounted:
+            self.in_background(lambda cancelled: s.compute(k, cancel=cancelled),
+                               _("computing ahead… (esc cancels)"),
+                               lambda _computed: then and then(), stop_play=False)
+        return False
+
+    def computing(self, k: int, then: Callable[[], object]) -> bool:
+        """True when showing step k needs a step expected to take longer than a frame: it
+        is computed in a worker (the status line says so; esc cancels), and then() runs when
+        it is done."""
+        s = self.stepper
+        if not isinstance(s, PacedStepper) or s.ready_for(k) or not s.slow:
+            return False
+        self.in_background(lambda cancelled: s.compute(k + 1, cancel=cancelled),
+                           _("computing step {k}… (esc cancels)").format(k=k),
+                           lambda _computed: then(), stop_play=False)
+        return True
+
+    def why_stopped(self) -> str:
+        """Why a go-to landed short of its target, when it was not a divergence."""
+        s = self.stepper
+        if isinstance(s, PacedStepper) and s.stopped_at is not None and s.k >= s.last:
+            return str(s.too_slow())
+        return _("cancelled")
 
     def post_progress(self, done: int, total: int) -> None:
-        """Called from the worker thread."""
-        self.post_message(Progress(done, total))
+        """Called from the worker thread (a message at most every PROGRESS_EVERY seconds)."""
+        now = time.monotonic()
+        if now - self._progress_sent >= PROGRESS_EVERY or done >= total:
+            self._progress_sent = now
+            self.post_message(Progress(done, total))
 
     def on_progress(self, message: Progress) -> None:
-        self.progress_bar().update(total=message.total, progress=message.done)
+        if self.busy and self.is_mounted:
+            self.progress_bar().update(total=message.total, progress=message.done)
 
     def progress_bar(self):
         """The bar of work that counts its steps, made when such work first starts (Textual's
@@ -371,12 +453,16 @@ class LessonScreen(Screen):
         if event.worker.group != "lesson" or event.state not in (
                 WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             return
-        after, self._after = self._after, None
-        if event.state == WorkerState.CANCELLED:
-            # Textual cancels workers only when the screen or the app is closing: the thread
-            # stops at its next check of the cancel flag, and nothing is left to show
-            self._cancel.set()
+        cancel, after = self._jobs.pop(event.worker, (None, None))
+        if event.state == WorkerState.CANCELLED or cancel is None or self._leaving:
+            # cancelled by Textual (the screen or the app is closing, or a newer job took the
+            # group), or this screen is being replaced: the thread stops at its next look at
+            # its flag, and what it computed is not shown
+            if cancel is not None:
+                cancel.set()
             return
+        if self._jobs:
+            return             # a newer job runs on: its end is what is shown
         self.busy = ""
         if event.state == WorkerState.ERROR:
             self.report(event.worker.error)
@@ -421,7 +507,7 @@ class LessonScreen(Screen):
         before = value_text(self.stepper, self.numbers)
 
         def again(cancelled) -> Stepper:
-            return rebuild(old, lesson, k, self.post_progress, cancelled)
+            return rebuild(old, lesson, k, self.post_progress, cancelled, make=PacedStepper)
 
         def done(stepper: Stepper) -> None:
             if descent and stepper.k < k:
@@ -446,7 +532,7 @@ class LessonScreen(Screen):
         self.reload()
 
     def _poll(self) -> None:
-        if self.busy or self._swap is not None or self.app.screen is not self:
+        if self.busy or not self.live:
             return     # looked at again on the next poll
         if self.watch.changed() is not None:
             self.reload()
@@ -462,6 +548,9 @@ class LessonScreen(Screen):
         def load_again(cancelled):
             from ..catalog import load
             try:
+                refused = not_regular(watch.path)    # a FIFO would hold this thread for ever
+                if refused:
+                    raise GdtutorError(refused, file=str(watch.path))
                 lesson = load(watch.path)
                 # what the student changed with keys, kept where the edit did not change it
                 return rebuild(old, lesson, position, self.post_progress, cancelled,
@@ -473,9 +562,9 @@ class LessonScreen(Screen):
             if isinstance(got, GdtutorError):
                 if signature(watch.path) != seen:
                     return         # still being written: the next poll reads it again
-                self.query_one(Notice).show(f"{got} (the last good version runs on)",
-                                            error=True)
-                self.notify(str(got), severity="error", timeout=8)
+                self.query_one(Notice).show(
+                    _("{error} (the last good version runs on)").format(error=got), error=True)
+                say(self, got, severity="error", timeout=8)
                 return
             where = f": k = {got.k}" if got.lesson.kind == "descent" else ""
             self.swap(got, watch=SourceWatch(watch.path, seen), kept=kept,
@@ -495,23 +584,26 @@ class LessonScreen(Screen):
             self._do_swap()
 
     def on_screen_resume(self) -> None:
-        if self._swap is not None:
+        if self._swap is not None and not self._leaving:
             self._do_swap()
 
     def _do_swap(self) -> None:
         swap, self._swap = self._swap, None
+        # from here this screen is on its way out: what is queued for it does nothing
+        self._leaving = True
+        self.cancel_work()
+        self.playing = False
         screen = self.app.lesson_screen(swap["stepper"], origin=swap["origin"],
                                         watch=swap["watch"], restore=swap["kept"],
                                         note=swap["note"])
         if swap["told"]:
-            self.notify(swap["told"], timeout=6)
-        self.playing = False
+            say(self, swap["told"], timeout=6)
         self.app.switch_screen(screen)
 
     def action_lessons(self) -> None:
         if self.busy:
             self._cancel.set()
-            self.notify("cancelling…")
+            self.notify(_("cancelling…"))
             return
         self.playing = False
         if len(self.app.screen_stack) > 2:
@@ -520,7 +612,8 @@ class LessonScreen(Screen):
             self.app.switch_screen(self.app.picker())
 
     def on_unmount(self) -> None:
-        self._cancel.set()
+        self._leaving = True
+        self.cancel_work()
 
 
 def value_text(stepper: Stepper, numbers: Numbers) -> str:

@@ -5,6 +5,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from .glyphs import shown
+from .literal import printable
 
 
 class Notice(Static):
@@ -13,7 +14,7 @@ class Notice(Static):
     def show(self, message: str = "", error: bool = False) -> None:
         self.set_class(bool(message), "-shown")
         self.set_class(error and bool(message), "-error")
-        self.update(Text(shown(self, message), no_wrap=True, overflow="ellipsis"))
+        self.update(Text(shown(self, printable(message)), no_wrap=True, overflow="ellipsis"))
 
     @property
     def message(self) -> str:

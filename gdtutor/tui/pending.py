@@ -48,6 +48,6 @@ class PendingStepper:
 
     def load(self):
         """The real Stepper (imports torch): call from a worker thread."""
-        from ..stepper import Stepper
-        self._stepper = Stepper(self.lesson)
+        from .paced import PacedStepper
+        self._stepper = PacedStepper(self.lesson)
         return self._stepper

@@ -13,6 +13,7 @@ from textual.widgets import Footer, OptionList, Static
 
 from ..errors import GdtutorError
 from ..i18n import _
+from .literal import literal, say
 from .too_small import TooSmall
 
 Lessons = Union[Iterable, Callable[[], Iterable]]
@@ -84,11 +85,11 @@ class PickerScreen(Screen):
         try:
             lessons = self.lessons
         except GdtutorError as error:     # a broken built-in lesson: said here, q still quits
-            self.notify(str(error), severity="error", timeout=8)
-            return [title, Static(Text(str(error), style="bold red"), id="picker-error"),
+            say(self, error, severity="error", timeout=8)
+            return [title, Static(literal(error, style="bold red"), id="picker-error"),
                     Footer(compact=True), TooSmall()]
         if self.course is not None:
-            title = Static(f"{self.course.title.get(self.lang)}  ({self.course.folder})",
+            title = Static(literal(f"{self.course.title.get(self.lang)}  ({self.course.folder})"),
                            id="picker-title")
         options = []
         keeper = getattr(self.app, "keeper", None)
@@ -98,18 +99,18 @@ class PickerScreen(Screen):
                 options.append(Option(Text(f"   {BUILT_IN}", style="bold")))
                 continue
             if getattr(lesson, "error", None) is not None:     # a course's bad entry
-                options.append(Option(Text(f"{number}. {lesson.name}: {lesson.error}",
-                                           style="red"), disabled=True))
+                options.append(Option(literal(f"{number}. {lesson.name}: {lesson.error}",
+                                              style="red"), disabled=True))
                 continue
             prompt = Table.grid(padding=(0, 1))
             prompt.add_column(width=2, justify="right")
             prompt.add_column(ratio=1)
-            name = Text(lesson.title.get(self.lang), style="bold")
+            name = literal(lesson.title.get(self.lang), style="bold")
             name.append(f"  {lesson.id}", style="dim")
             prompt.add_row(f"{number}.", name)
             summary = lesson.summary.get(self.lang)
             if summary:
-                prompt.add_row("", Text(summary, style="italic"))
+                prompt.add_row("", literal(summary, style="italic"))
             if progress.get(lesson.id):
                 from .keeping import progress_line
                 prompt.add_row("", Text(progress_line(progress[lesson.id], lesson), style="dim"))
@@ -139,7 +140,7 @@ class PickerScreen(Screen):
             from ..catalog import builtin
             self.app.push_screen(PickerScreen(builtin, self.lang))
         elif getattr(row, "error", None) is not None:
-            self.notify(str(row.error), severity="error", timeout=8)
+            say(self, row.error, severity="error", timeout=8)
         else:
             self.app.open_lesson(row)
 

@@ -3,9 +3,11 @@ tutor as `q` does: what is left of the terminal is given back as it was found.""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import signal
 import sys
+import threading
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
@@ -59,3 +61,38 @@ def terminal_gone() -> bool:
         return stdin is None or not os.isatty(stdin.fileno())
     except (OSError, ValueError):
         return True
+
+
+
+class DaemonThreads(concurrent.futures.ThreadPoolExecutor):
+    """The loop's default executor while the tutor runs (Textual runs thread workers there):
+    each job on a daemon thread of its own. A lesson's jobs stop at their cancel flag within
+    milliseconds of `q`; this is for one that cannot (a read that never returns), which then
+    does not keep the ended tutor's process alive, as the standard pool's threads would: they
+    are joined at exit. (asyncio takes only a ThreadPoolExecutor; its own pool stays unused.)"""
+
+    def submit(self, fn, /, *args, **kwargs) -> concurrent.futures.Future:
+        future: concurrent.futures.Future = concurrent.futures.Future()
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as error:     # handed to whoever waits on the future
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+        threading.Thread(target=run, name="gdtutor-work", daemon=True).start()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Nothing to wait for: the jobs' threads end with the process."""
+
+
+def ending_promptly() -> asyncio.AbstractEventLoop:
+    """A new event loop for App.run(loop=...) whose default executor is DaemonThreads."""
+    loop = asyncio.new_event_loop()
+    loop.set_default_executor(DaemonThreads())
+    return loop

@@ -16,6 +16,7 @@ from textual.widgets import Static
 
 from ..i18n import _
 from .glyphs import shown
+from .literal import printable
 
 
 class StatusLine(NamedTuple):
@@ -44,7 +45,7 @@ class Status(Static):
         if full is None:
             full = bool(getattr(getattr(self.screen, "numbers", None), "full", False)) \
                 if self.is_attached else False
-        title = Text(shown(self, line.title), style="bold")
+        title = Text(shown(self, printable(line.title)), style="bold")
         settings = Text(shown(self, f"  {line.position}"))
         if line.lr is not None:
             settings.append(shown(self, "  " + _("next α = {lr}").format(lr=line.lr)))
@@ -56,7 +57,7 @@ class Status(Static):
             state.append("  " + _("diverged at step {k}").format(k=line.diverged_at),
                          style="bold red")
         if line.busy:
-            state.append(shown(self, f"  {line.busy}"), style="bold italic")
+            state.append(shown(self, f"  {printable(line.busy)}"), style="bold italic")
         if full:
             state.append("  " + _("full precision"), style="bold")
         text = fit(title, settings, state, self.content_size.width, shown(self, "…"))
