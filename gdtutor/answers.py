@@ -140,7 +140,7 @@ def _flat(values) -> list:
     if isinstance(values, (str, bytes)):
         raise TypeError("expected numbers, not text")
     if hasattr(values, "reshape"):            # a numpy array, without importing numpy
-        values = values.reshape(-1).tolist() if values.ndim else [values[()]]
+        values = values.reshape(-1).tolist()   # numpy scalars too: Python numbers out
     if isinstance(values, (list, tuple)):
         out: list = []
         for v in values:

@@ -16,6 +16,7 @@ from typing import Callable, Iterable, NamedTuple, Sequence
 import numpy as np
 
 from .i18n import _
+from .numbers import quiet_arithmetic
 from .numpy_ops import BACKWARD, ELEMENTWISE, gradient_args, ones_like, unbroadcast
 
 # ops whose local derivative is a number per element (shown with its value); the others
@@ -162,6 +163,11 @@ def backward_steps(nodes, names: Iterable[tuple[str, str]] = ()) -> list[Step]:
     nodes = list(nodes)
     if not nodes or nodes[-1].grad is None:
         return []
+    with quiet_arithmetic():        # a division by zero is an inf on screen, not a warning
+        return _shares(nodes, names)
+
+
+def _shares(nodes: list, names) -> list[Step]:
     exact = _exact(nodes)
     values = _values(nodes)
     index = {n.id: i for i, n in enumerate(nodes)}

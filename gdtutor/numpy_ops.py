@@ -124,8 +124,9 @@ def unbroadcast(g, shape):
     """Sum a gradient back down to the shape its operand had before broadcasting."""
     if np.shape(g) == shape:
         return g
-    while g.ndim > len(shape):
-        g = g.sum(axis=0)
+    while np.ndim(g) > len(shape):
+        # summing an object array of Fractions down to 0-d gives a bare Fraction: kept an array
+        g = np.asarray(g.sum(axis=0), dtype=g.dtype)
     for axis, n in enumerate(shape):
         if n == 1 and g.shape[axis] != 1:
             g = g.sum(axis=axis, keepdims=True)

@@ -265,3 +265,12 @@ def test_graph_hints_fill_in_the_inputs(lesson_id):
     names = [name for name, _ in lesson.params]
     assert grads.startswith("grads = ∂(") and all(f"/∂{n}" in grads for n in names)
     assert all(f"{n} = {exact_text(v)}" in grads for n, v in lesson.params)
+
+
+def test_expected_values_may_be_numpy_scalars_and_arrays():
+    import numpy as np
+    from fractions import Fraction
+    rule = Rule(exact=False, tol=Fraction(1, 1000))
+    assert check(parse_answer("0.5"), np.float64(0.5), rule).correct
+    assert check(parse_answer("1 2"), np.array([1.0, 2.0]), rule).correct
+    assert not check(parse_answer("1 3"), np.array([1.0, 2.0]), rule).correct

@@ -99,3 +99,17 @@ def test_what_each_gradient_reads_comes_from_its_parameters():
             "add", "sub", "mul", "div", "pow", "matmul") else 1)
         for reads in READS[name]:
             assert set(reads) <= {"a", "b", "out", "a_shape"}, (name, reads)
+
+
+def test_exact_gradient_of_a_scalar_broadcast_over_a_vector_sums_back_to_a_fraction():
+    # sum(v * x) with x a number: ∂/∂x = Σv exactly, ∂/∂v = x in every place
+    import gdtutor
+    from fractions import Fraction as F
+    from gdtutor.expr import parse
+    from gdtutor.model import Lesson, Text
+    lesson = Lesson(id="b", title=Text("b"), kind="graph", dtype="exact",
+                    expression=parse("sum(v * x)", ["v", "x"]),
+                    params=(("v", (F(1), F(2), F(3))), ("x", F(2))))
+    run = gdtutor.replay(lesson)
+    assert run.value == 12
+    assert list(run.grads["v"]) == [2, 2, 2] and run.grads["x"] == F(6)
