@@ -40,11 +40,17 @@ def progress(tmp_path, monkeypatch) -> Path:
     return path
 
 
+ASKS = {"worked-example": ("grad", "step", "weights"), "backprop": ("value", "grads")}
+
+
 def make_app(lesson, *, predict: bool = True, overrides: dict | None = None) -> GdtutorApp:
     """The app as `gdtutor LESSON --predict` makes it (predict=False: without --predict)."""
     overrides = overrides or {}
     if isinstance(lesson, str):
+        # the built-in lessons list nothing (they open stepping); these tests ask what a
+        # lesson listing the document's three steps, or a graph's value and grads, asks
         lesson = resolve(lesson)
+        lesson = lesson._replace(predict=ASKS.get(lesson.id, lesson.predict))
     stepper = Stepper(with_overrides(lesson, **overrides))
     return record_notifications(GdtutorApp(builtin(), stepper, overrides=overrides,
                                            predict=predict, progress=ProgressLog()))
@@ -96,6 +102,7 @@ async def test_right_answers_show_a_tick_and_reveal_the_step(progress):
         await typed(pilot, str(grad / 2))
         await typed(pilot, str(w(1)))
         assert app.screen.stepper.k == 1
+
         text = screen_text(app)
         assert f"✓ w1 = {w(1)}" in text
         assert "3 w1 = w0 − α·grad = 0 − (-1) = 1" in text       # the step as n shows it
@@ -355,7 +362,10 @@ def test_hide_reveals_keeps_everything_else():
 
 
 async def test_outside_predict_mode_the_text_is_whole(progress):
-    app = make_app("worked-example", predict=False)   # its list says what, not when
+    # the built-in lesson lists nothing to predict: it opens stepping
+    stepper = Stepper(resolve("worked-example"))
+    app = record_notifications(GdtutorApp(builtin(), stepper, predict=False,
+                                          progress=ProgressLog()))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert app.screen.predictor.on is False
@@ -513,3 +523,12 @@ def test_predicting_the_worked_example_in_a_real_terminal(tmp_path):
     got = attempts(path)
     assert len(got) == 12 and all(e.correct and e.try_ == 1 for e in got)
     assert reached(path) == [1, 2, 3, 4]
+
+async def test_a_lesson_listing_what_to_predict_opens_in_predict_mode(progress):
+    app = make_app("worked-example", predict=False)    # no --predict: the list turns it on
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.screen.predictor.on and app.screen.query("#predict-input")
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.screen.stepper.k == 0       # n does not skip the prediction

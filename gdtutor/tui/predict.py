@@ -91,8 +91,8 @@ class Session:
         self.lesson = screen.lesson
         app = screen.app
         self.keeper = getattr(app, "keeper", None)
-        # on from --predict or p; the lesson's `predict` list says what is asked, not when
-        self.on = bool(getattr(app, "predict", False))
+        # on from --predict, p, or the lesson's own `predict` list (SPEC section 7)
+        self.on = bool(getattr(app, "predict", False)) or bool(self.lesson.predict)
         self.items = tuple(self.lesson.predict) or DEFAULT_ITEMS[self.lesson.kind]
         self.rule = rule_for(self.lesson)
         self.position: int | None = None     # where the last move left the screen
