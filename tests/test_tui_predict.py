@@ -444,12 +444,23 @@ def _wait_for(condition, timeout: float = 30.0):
 
 
 @pytest.mark.slow
+def asking_three(folder: Path) -> Path:
+    """The worked example as a lesson file that asks for the document's three steps (its
+    `predict` list turns predict mode on)."""
+    path = folder / "worked-example.yaml"
+    text = (ROOT / "lessons" / "worked-example.yaml").read_text(encoding="utf-8")
+    path.write_text(text.replace("\ndtype: exact\n", "\ndtype: exact\npredict: [grad, step, weights]\n", 1),
+                    encoding="utf-8")
+    assert "predict:" in path.read_text(encoding="utf-8")
+    return path
+
+
 def test_kill_9_leaves_every_completed_event(tmp_path):
     path = tmp_path / "progress.jsonl"
     env = dict(os.environ, GDTUTOR_PROGRESS=str(path), TERM="xterm-256color",
                PYTHONPATH=str(ROOT), LC_ALL="C.UTF-8")
     env.pop("NO_COLOR", None)
-    pid, fd = _spawn([sys.executable, "-m", "gdtutor", "worked-example", "--predict"], env)
+    pid, fd = _spawn([sys.executable, "-m", "gdtutor", str(asking_three(tmp_path))], env)
     output = bytearray()
     stop = threading.Event()
 
@@ -505,7 +516,7 @@ def test_predicting_the_worked_example_in_a_real_terminal(tmp_path):
     from test_tui_tmux import Terminal
     path = tmp_path / "progress.jsonl"
     command = (f"cd {ROOT} && GDTUTOR_PROGRESS={path} PYTHONPATH={ROOT} "
-               f"{sys.executable} -m gdtutor worked-example --predict")
+               f"{sys.executable} -m gdtutor {asking_three(tmp_path)}")
     term = Terminal(command)
     try:
         term.wait_for("Step 1: predict grad at w0")
