@@ -71,7 +71,7 @@ def test_the_cycle_finder_finds_a_cycle_and_only_a_cycle():
 
 def test_relative_imports_are_resolved():
     assert "gdtutor.backend" in imports(PACKAGE / "stepper.py")
-    assert "gdtutor.catalog" in imports(PACKAGE / "lesson.py")
+    assert "gdtutor.schema" in imports(PACKAGE / "catalog.py")
     assert "gdtutor.stepper" in imports(PACKAGE / "tui" / "lesson_screen.py")
 
 
