@@ -9,7 +9,9 @@ from typing import Sequence
 
 from .errors import GdtutorError
 from .i18n import N_, _, set_lang
-from .safe_text import json_safe, printable
+from . import progress_commands
+from .output import (OutputError, finish_output, prepare_streams, stdout_to_null, warn, write,
+                     write_json)
 
 COMMANDS = ("replay", "check", "list", "analyze", "progress", "report", "serve")
 # the commands, each with what it does (one catalog entry a line)
@@ -169,109 +171,12 @@ def _stepper(lesson, args):
 # -- the output layer: everything a command prints goes through these ----------------------
 
 
-class OutputError(Exception):
-    """stdout cannot be written (closed, a full disk): reported in one line, status 2."""
-
-
-# Where the output's encoding cannot write the tutor's symbols (PYTHONIOENCODING=ascii, a C
-# locale), they are written the ASCII way; anything else is backslash-escaped.
-ASCII_SYMBOLS = str.maketrans({"α": "alpha", "·": "*", "−": "-", "≈": "~", "→": "->",
-                               "≠": "!=", "∂": "d", "Σ": "sum", "²": "^2", "…": "...",
-                               "∇": "grad ", "×": "x", "—": "-", "–": "-", "≤": "<=",
-                               "≥": ">=", "λ": "lambda", "η": "eta", "ŵ": "w^", "\u0302": "^"})
-_plain = {"stdout": False, "stderr": False}
-
-
-def _can_encode(stream) -> bool:
-    try:
-        "α·−≈→≠".encode(getattr(stream, "encoding", None) or "utf-8")
-        return True
-    except (UnicodeEncodeError, LookupError):
-        return False
-
-
-def _prepare_streams() -> None:
-    """Streams that cannot encode the tutor's symbols write them as ASCII, and escape anything
-    else they cannot write, instead of failing on the first α."""
-    for name in ("stdout", "stderr"):
-        stream = getattr(sys, name)
-        _plain[name] = False
-        if stream is None or _can_encode(stream):
-            continue
-        _plain[name] = True
-        try:
-            stream.reconfigure(errors="backslashreplace")
-        except (AttributeError, ValueError, OSError):
-            pass
-
-
-def _out(text: str) -> None:
-    if sys.stdout is None:
-        raise OutputError("stdout is closed")
-    if _plain["stdout"]:
-        text = text.translate(ASCII_SYMBOLS)
-    try:
-        sys.stdout.write(text)
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
-        raise OutputError(exc.strerror or str(exc)) from None
-
-
-def _write(line: str) -> None:
-    """One line of text for a person; nothing in it can act on the terminal."""
-    _out(printable(line) + "\n")
-
-
-def _write_json(line: str) -> None:
-    _out(json_safe(line) + "\n")
-
-
-def _warn(line: str) -> None:
-    """One line on stderr; a closed or failing stderr is left alone."""
-    if sys.stderr is None:
-        return
-    line = printable(line)
-    if _plain["stderr"]:
-        line = line.translate(ASCII_SYMBOLS)
-    try:
-        sys.stderr.write(line + "\n")
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
-
-
-def _finish_output() -> None:
-    """Flush stdout now, so that a failing write is reported here and not by the interpreter
-    at exit; then point stdout at the null device, where the exit's own flush cannot fail."""
-    stream = sys.stdout
-    if stream is None:
-        return
-    try:
-        stream.flush()
-    except BrokenPipeError:
-        _stdout_to_null()
-    except OSError as exc:
-        _stdout_to_null()
-        raise OutputError(exc.strerror or str(exc)) from None
-
-
-def _stdout_to_null() -> None:
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, ValueError, OSError):
-        return
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, fd)
-    os.close(null)
-
-
 def cmd_list(args) -> int:
     from .catalog import builtin
     lessons = builtin()
     width = max(len(lesson.id) for lesson in lessons)
     for lesson in lessons:
-        _write(f"{lesson.id:<{width}}  {lesson.title.get(args.lang)}")
+        write(f"{lesson.id:<{width}}  {lesson.title.get(args.lang)}")
     return 0
 
 
@@ -309,7 +214,7 @@ def cmd_replay(args) -> int:
         finally:
             progress.done()
     run = record_run(stepper)
-    write_transcript(run, args.format, _write, args.lang)
+    write_transcript(run, args.format, write, args.lang)
     return 1 if run.checkpoints.failed else 0
 
 
@@ -320,12 +225,12 @@ def cmd_check(args) -> int:
     status = 0
     for report in _check_reports(check_targets(args.lessons), options, args.lang):
         if report.error is not None:
-            _warn(report.error)
+            warn(report.error)
         if args.format == "json":
-            _write_json(json.dumps(report.obj, ensure_ascii=False, separators=(", ", ": ")))
+            write_json(json.dumps(report.obj, ensure_ascii=False, separators=(", ", ": ")))
         else:
             for line in report.lines:
-                _write(line)
+                write(line)
         status = max(status, report.status)
     return status
 
@@ -371,7 +276,7 @@ def cmd_analyze(args) -> int:
         else:
             lines = list(text_report(lesson, stability(lesson), gradient_check(lesson), args.lang))
     for line in lines:
-        (_write_json if args.format == "json" else _write)(line)
+        (write_json if args.format == "json" else write)(line)
     return 0
 
 
@@ -404,125 +309,6 @@ def _progress_parser(command: str) -> Parser:
         p.add_argument("--format", choices=("text", "csv", "json"), default="text")
     p.add_argument("--lang", choices=("en", "zh"), default=None)
     return p
-
-
-def cmd_progress(args) -> int:
-    from .catalog import builtin
-    from .progress import ProgressLog, Summary
-    from .report import as_dict, columns, first_try_text
-    log = ProgressLog()
-    if args.yes and not args.reset:
-        raise GdtutorError(_("only goes with --reset LESSON"), field="--yes")
-    lessons = {lesson.id: lesson for lesson in builtin()}
-    if args.reset:
-        return _reset(log, args.reset, lessons, args.yes)
-    try:
-        events = log.events(lambda bad: _warn(str(bad)))
-    except OSError as exc:
-        raise GdtutorError(_("cannot read: {reason}").format(reason=exc.strerror or exc),
-                           file=str(log.path)) from None
-    mine = log.summaries(events)
-    others = {ev.user for ev in events} - {log.user}
-    ids = list(lessons) + sorted(set(mine) - set(lessons))
-    rows = [mine.get(i) or Summary(log.user, i) for i in ids]
-    if args.format == "json":
-        import json
-        out = [dict(as_dict(s), title=lessons[s.lesson].title.get(args.lang)
-                    if s.lesson in lessons else None,
-                    steps=_steps(lessons.get(s.lesson))) for s in rows]
-        for line in json.dumps({"user": log.user, "file": str(log.path), "lessons": out},
-                               ensure_ascii=False, indent=1).split("\n"):
-            _write_json(line)
-    else:
-        _write(f"{log.user}: {log.path}")
-        header = tuple(_(h) for h in (N_("lesson"), N_("reached"), N_("first try"), N_("hints"),
-                                      N_("revealed"), N_("finished"), N_("last time")))
-        body = []
-        yes, no = _("yes"), _("no")
-        for s in rows:
-            steps = _steps(lessons.get(s.lesson))
-            body.append((s.lesson, f"{s.reached}/{steps}" if steps else str(s.reached),
-                         first_try_text(s), str(s.hints), str(s.revealed),
-                         yes if s.finished else no, s.last_time or "-"))
-        for line in columns(header, body, (False, True, True, True, True, False, False)):
-            _write(line)
-    if others:
-        many = len(others) > 1
-        _warn("gdtutor: " + (
-            _("{file}: also holds the progress of {n} other users (gdtutor report {file} "
-              "shows all)") if many else
-            _("{file}: also holds the progress of {n} other user (gdtutor report {file} "
-              "shows all)")).format(file=log.path, n=len(others)))
-    return 0
-
-
-def _steps(lesson) -> int | None:
-    """How many steps a lesson offers; None for a graph lesson (its stages are the TUI's)."""
-    return lesson.iterations if lesson is not None and lesson.kind == "descent" else None
-
-
-def _reset(log, lesson_id: str, lessons: dict, yes: bool) -> int:
-    from .progress import read_events
-    try:
-        events = read_events(log.path) if log.path.exists() else []
-    except OSError as exc:
-        raise GdtutorError(_("cannot read: {reason}").format(reason=exc.strerror or exc),
-                           file=str(log.path)) from None
-    count = sum(1 for ev in events if ev.lesson == lesson_id)
-    if not count:
-        if lesson_id in lessons or not events:
-            _write(_("no progress to clear for '{id}' in {file}").format(id=lesson_id,
-                                                                          file=log.path))
-            return 0
-        import difflib
-        known = sorted(set(lessons) | {ev.lesson for ev in events})
-        close = difflib.get_close_matches(lesson_id, known, n=1)
-        if close:
-            raise GdtutorError(_("no lesson '{id}' in {file} (did you mean '{close}'?)").format(
-                id=lesson_id, file=log.path, close=close[0]), field="--reset")
-        raise GdtutorError(_("no lesson '{id}' in {file}").format(id=lesson_id, file=log.path),
-                           field="--reset")
-    if not yes:
-        if not sys.stdin.isatty():
-            raise GdtutorError(_("no terminal to confirm on: add --yes to clear '{id}'").format(
-                id=lesson_id), field="--reset")
-        sys.stderr.write(printable(_("Clear the progress in '{id}' ({n} events) from {file}? [y/N] ").format(
-            id=lesson_id, n=count, file=log.path)))
-        sys.stderr.flush()
-        try:
-            answer = sys.stdin.readline()
-        except (EOFError, OSError):
-            answer = ""
-        if answer.strip().lower() not in ("y", "yes", _("yes")):
-            _write(_("nothing cleared"))
-            return 0
-    try:
-        removed = log.reset(lesson_id)
-    except OSError as exc:
-        raise GdtutorError(_("cannot rewrite: {reason}").format(reason=exc.strerror or exc),
-                           file=str(log.path)) from None
-    _write((_("cleared '{id}': {n} event removed from {file}") if removed == 1 else
-            _("cleared '{id}': {n} events removed from {file}")).format(
-        id=lesson_id, n=removed, file=log.path))
-    return 0
-
-
-def cmd_report(args) -> int:
-    from .report import FORMATS, progress_files, read_class
-    files = progress_files(args.paths)
-    if not files:
-        _warn("gdtutor: " + _("no *.jsonl progress files in {paths}").format(
-            paths=", ".join(args.paths)))
-    rows, skipped = read_class(files, _warn)
-    text = FORMATS[args.format](rows)
-    if args.format == "json":
-        _out(json_safe(text))
-    else:
-        _out(printable(text, multiline=True))
-    if skipped:
-        _warn("gdtutor: " + (_("{n} bad lines skipped") if skipped > 1 else
-                             _("{n} bad line skipped")).format(n=skipped))
-    return 0
 
 
 def cmd_tui(args) -> int:
@@ -589,33 +375,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         set_lang(_lang_asked(rest))      # argparse's own messages are in it too
         if command != "tui":
-            _prepare_streams()
+            prepare_streams()
         args = _parser(command).parse_args(rest)
         args.lang = set_lang(args.lang)
         status = {"list": cmd_list, "replay": cmd_replay, "check": cmd_check,
-                  "analyze": cmd_analyze, "progress": cmd_progress, "report": cmd_report,
+                  "analyze": cmd_analyze, "progress": progress_commands.progress,
+                  "report": progress_commands.report,
                   "serve": cmd_serve, "tui": cmd_tui}[command](args)
         if command != "tui":
-            _finish_output()
+            finish_output()
         return status
     except GdtutorError as exc:
-        _warn(str(exc))
+        warn(str(exc))
         return exc.status
     except OutputError as exc:
-        _stdout_to_null()
-        _warn(f"gdtutor: cannot write the output: {exc}")
+        stdout_to_null()
+        warn(f"gdtutor: cannot write the output: {exc}")
         return 2
     except KeyboardInterrupt:
-        _stdout_to_null()
+        stdout_to_null()
         return 130
     except BrokenPipeError:
         # the reader went away (`gdtutor replay ... | head`): not an error of ours
-        _stdout_to_null()
+        stdout_to_null()
         return 0
     except Exception as exc:  # a bug of ours: still one line, never a traceback
         if os.environ.get("GDTUTOR_DEBUG"):
             raise
         detail = f"{type(exc).__name__}: {exc}".replace("\n", " ")
-        _warn("gdtutor: " + _("internal error: {detail} (set GDTUTOR_DEBUG=1 for details)")
+        warn("gdtutor: " + _("internal error: {detail} (set GDTUTOR_DEBUG=1 for details)")
               .format(detail=detail))
         return 70
