@@ -9,14 +9,14 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ..i18n import _
+from ..i18n import N_, _
 from .glyphs import shown
 
 
 class HelpScreen(ModalScreen[None]):
     """A table of keys; escape, ? or q closes it."""
 
-    BINDINGS = [Binding("escape,question_mark,q", "close", "close", key_display="esc")]
+    BINDINGS = [Binding("escape,question_mark,q", "close", N_("close"), key_display="esc")]
 
     def __init__(self, keys: list[tuple[str, str]], title: str) -> None:
         """`keys`: (the keys, what they do), one row each."""
