@@ -28,7 +28,7 @@ class HelpScreen(ModalScreen[None]):
         table = Table(title=Text(shown(self.app, self.title_text)), show_header=True,
                       expand=True, box=None, title_style="bold")
         table.add_column(_("key"), style="bold", no_wrap=True)
-        table.add_column(_("does"))
+        table.add_column(_("does"), overflow="fold")    # Chinese has no spaces to wrap at
         for keys, does in self.key_rows:
             table.add_row(Text(shown(self.app, keys)), Text(shown(self.app, does)))
         table.add_row("", "")

@@ -106,7 +106,7 @@ class PickerScreen(Screen):
                 continue
             prompt = Table.grid(padding=(0, 1))
             prompt.add_column(width=2, justify="right")
-            prompt.add_column(ratio=1)
+            prompt.add_column(ratio=1, overflow="fold")   # Chinese has no spaces to wrap at
             name = literal(lesson.title.get(self.lang), style="bold")
             name.append(f"  {lesson.id}", style="dim")
             prompt.add_row(f"{number}.", name)
