@@ -205,9 +205,9 @@ class Mark(NamedTuple):
 
 def _label(field: str, k: int) -> str:
     """How a mark names a checked value at step k."""
-    return {"weights": f"w_{k}", "loss": f"L(w_{k})", "grad": f"grad at w_{k}",
-            "sse": f"SSE(w_{k})", "value": "value", "diverged": "diverged at step",
-            "step": f"step {k}"}.get(field, field.removeprefix("grads.") + ".grad")
+    return {"weights": f"w_{k}", "loss": f"L(w_{k})", "grad": _("grad at {w}").format(w=f"w_{k}"),
+            "sse": f"SSE(w_{k})", "value": _("value"), "diverged": _("diverged at step"),
+            "step": _("step {k}").format(k=k)}.get(field, field.removeprefix("grads.") + ".grad")
 
 
 def marks_at(stepper: Stepper, k: int) -> list[Mark]:
@@ -222,18 +222,20 @@ def marks_at(stepper: Stepper, k: int) -> list[Mark]:
         if not here:
             return []
         if k > stepper.computed:
-            return [Mark(c.line, SKIPPED, f"… step {k} not reached yet") for c in here]
+            return [Mark(c.line, SKIPPED, "… " + _("step {k} not reached yet").format(k=k))
+                    for c in here]
         results = [_verify_descent(stepper, c, diverged_at(stepper)) for c in here]
     marks = []
     for r in results:
         if r.passed:
-            marks.append(Mark(r.checkpoint.line, PASSED,
-                              "✓ as in the document: " + _as_written(r, stepper, k)))
+            marks.append(Mark(r.checkpoint.line, PASSED, _("✓ as in the document: {values}")
+                              .format(values=_as_written(r, stepper, k))))
         elif r.status == SKIPPED:
             marks.append(Mark(r.checkpoint.line, SKIPPED, "… " + r.detail))
         else:
-            parts = [f"{_label(m.field, k)}: expected {_show(m.expected, dtype)}, got "
-                     f"{'none' if m.got is None else stepper.fmt_vec(m.got)}"
+            parts = [_("{name}: expected {expected}, got {got}").format(
+                         name=_label(m.field, k), expected=_show(m.expected, dtype),
+                         got=_("none") if m.got is None else stepper.fmt_vec(m.got))
                      for m in r.mismatches]
             marks.append(Mark(r.checkpoint.line, FAILED, "✗ " + "; ".join(parts)))
     return marks
@@ -243,7 +245,7 @@ def _as_written(r: Result, stepper: Stepper, k: int) -> str:
     """A passed checkpoint's values, named as the lesson names them."""
     c, dtype = r.checkpoint, stepper.dtype
     if c.diverged is not None:
-        return f"diverged at step {c.diverged}"
+        return _("diverged at step {k}").format(k=c.diverged)
     shown = [(f, getattr(c, f)) for f in ("weights", "loss", "grad", "sse", "value")
              if getattr(c, f) is not None]
     parts = [f"{_label(f, k)} = {_show(v, dtype)}" for f, v in shown]

@@ -10,6 +10,7 @@ from textual import events
 from textual.app import App
 from textual.binding import Binding
 
+from ..i18n import N_, _, set_lang
 from ..errors import GdtutorError
 from .literal import say
 from .signals import (CHECK_TERMINAL, HANGUP, caught_until_running, hand_to_loop,
@@ -27,8 +28,9 @@ class GdtutorApp(App[None]):
     TITLE = "gdtutor"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
-        Binding("question_mark", "help", "help", key_display="?", tooltip="this list of keys"),
-        Binding("q", "quit", "quit", tooltip="quit gdtutor"),
+        Binding("question_mark", "help", N_("help"), key_display="?",
+                tooltip=N_("this list of keys")),
+        Binding("q", "quit", N_("quit"), tooltip=N_("quit gdtutor")),
     ]
 
     def __init__(self, lessons, stepper=None, *, lang: str = "en", ascii_plot: bool = False,
@@ -42,7 +44,7 @@ class GdtutorApp(App[None]):
         self.lessons = lessons if callable(lessons) or hasattr(lessons, "entries") \
             else list(lessons)
         self.first = stepper
-        self.lang = lang
+        self.lang = set_lang(lang)     # everything said from now on is in the app's language
         self.ascii_plot = ascii_plot
         self.overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
         self.end_on_signals = end_on_signals
@@ -145,7 +147,7 @@ class GdtutorApp(App[None]):
             return
         screen = self.screen
         title = getattr(getattr(screen, "lesson", None), "id", None) or "gdtutor"
-        self.push_screen(HelpScreen(self.keys_of(screen), f"keys: {title}"))
+        self.push_screen(HelpScreen(self.keys_of(screen), _("keys: {title}").format(title=title)))
 
     def keys_of(self, screen) -> list[tuple[str, str]]:
         """The keys active on `screen` that gdtutor binds (not Textual's own, such as tab),
@@ -180,12 +182,12 @@ def terminal_refusal(environ=None, stdin=None, screen=None) -> str | None:
     stdin = sys.__stdin__ if stdin is None else stdin
     screen = sys.__stderr__ if screen is None else screen
     if environ.get("TERM") == "dumb":
-        return ("this terminal (TERM=dumb) cannot show the tutor; use a terminal such as "
-                "xterm-256color, or 'gdtutor replay LESSON'")
-    for stream, what in ((stdin, "input"), (screen, "output (stderr)")):
+        return _("this terminal (TERM=dumb) cannot show the tutor; use a terminal such as "
+                 "xterm-256color, or 'gdtutor replay LESSON'")
+    for stream, what in ((stdin, N_("input")), (screen, N_("output (stderr)"))):
         if stream is None or not stream.isatty():
-            return (f"the tutor needs a terminal, and its {what} is not one; "
-                    "for a transcript use 'gdtutor replay LESSON'")
+            return _("the tutor needs a terminal, and its {what} is not one; "
+                     "for a transcript use 'gdtutor replay LESSON'").format(what=_(what))
     return None
 
 

@@ -12,7 +12,7 @@ from textual.reactive import var
 from textual.widgets import ContentSwitcher, Footer
 
 from ..checks import marks_at
-from ..i18n import _
+from ..i18n import N_, _
 from .glyphs import shown
 from .graph_view import GraphView
 from .lazy import LazyViews, history_table, lesson_text
@@ -54,33 +54,36 @@ class DescentScreen(LessonScreen):
     BINDINGS = [
         *LessonScreen.STEPPING,
         Binding("plus", "lr_up", "α×2", key_display="+", group=ALPHA,
-                tooltip="double α: the next steps use it; the history keeps the old"),
-        Binding("minus", "lr_down", "α÷2", key_display="-", group=ALPHA, tooltip="halve α"),
-        Binding("equals_sign", "lr_type", "type α", key_display="=", group=ALPHA,
-                tooltip="type α for the next steps: a fraction (1/3) or a decimal (0.05)"),
-        Binding("l", "log", "log", tooltip="log scale on the loss plot, on or off"),
-        Binding("1", "view('graph')", "graph", show=False,
-                tooltip="show the computation graph of the loss at w_(k−1)"),
-        Binding("2", "view('history')", "history", show=False,
-                tooltip="show the history table (one row per iteration)"),
-        Binding("3", "view('lesson')", "lesson", show=False, tooltip="show the lesson's text"),
-        Binding("4", "view('picture')", "picture", show=False,
-                tooltip="show the data with the fitted line, or the loss surface with the path"),
-        Binding("e", "stability", "stability", show=False,
-                tooltip="the stability panel: H's eigenvalues, α_max and the forecast"),
-        Binding("s", "sweep", "sweep", show=False, tooltip="the lesson run at several α"),
-        Binding("c", "gradcheck", "grad check", show=False,
-                tooltip="the gradient against finite differences and the formula"),
+                tooltip=N_("double α: the next steps use it; the history keeps the old")),
+        Binding("minus", "lr_down", "α÷2", key_display="-", group=ALPHA,
+                tooltip=N_("halve α")),
+        Binding("equals_sign", "lr_type", N_("type α"), key_display="=", group=ALPHA,
+                tooltip=N_("type α for the next steps: a fraction (1/3) or a decimal (0.05)")),
+        Binding("l", "log", N_("log"), tooltip=N_("log scale on the loss plot, on or off")),
+        Binding("1", "view('graph')", N_("graph"), show=False,
+                tooltip=N_("show the computation graph of the loss at w_(k−1)")),
+        Binding("2", "view('history')", N_("history"), show=False,
+                tooltip=N_("show the history table (one row per iteration)")),
+        Binding("3", "view('lesson')", N_("lesson"), show=False,
+                tooltip=N_("show the lesson's text")),
+        Binding("4", "view('picture')", N_("picture"), show=False,
+                tooltip=N_("show the data with the fitted line, or the loss surface with the "
+                           "path")),
+        Binding("e", "stability", N_("stability"), show=False,
+                tooltip=N_("the stability panel: H's eigenvalues, α_max and the forecast")),
+        Binding("s", "sweep", N_("sweep"), show=False, tooltip=N_("the lesson run at several α")),
+        Binding("c", "gradcheck", N_("grad check"), show=False,
+                tooltip=N_("the gradient against finite differences and the formula")),
         *LessonScreen.LEAVING,
         *LessonScreen.SCROLLING,
-        Binding("home", "scroll('home')", "first row", show=False,
-                tooltip="the history's first row (the top of the graph or the text)"),
-        Binding("end", "scroll('end')", "last row", show=False,
-                tooltip="the history's last row (the end of the graph or the text)"),
-        Binding("shift+left", "scroll('columns_left')", "columns left", show=False,
-                tooltip="the history's columns further left"),
-        Binding("shift+right", "scroll('columns_right')", "columns right", show=False,
-                tooltip="the history's columns further right (w[k] is the last)"),
+        Binding("home", "scroll('home')", N_("first row"), show=False,
+                tooltip=N_("the history's first row (the top of the graph or the text)")),
+        Binding("end", "scroll('end')", N_("last row"), show=False,
+                tooltip=N_("the history's last row (the end of the graph or the text)")),
+        Binding("shift+left", "scroll('columns_left')", N_("columns left"), show=False,
+                tooltip=N_("the history's columns further left")),
+        Binding("shift+right", "scroll('columns_right')", N_("columns right"), show=False,
+                tooltip=N_("the history's columns further right (w[k] is the last)")),
     ]
 
     position: var[Position | None] = var(None, init=False)

@@ -14,7 +14,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
-from ..i18n import _
+from ..i18n import N_, _
 from ..numbers import to_float
 from .glyphs import shown
 
@@ -23,7 +23,7 @@ class Prompt(ModalScreen[object]):
     """Asks for one line; `parse(text)` gives the answer or raises ValueError with a one-line
     reason, shown under the field."""
 
-    BINDINGS = [Binding("escape", "cancel", "cancel")]
+    BINDINGS = [Binding("escape", "cancel", N_("cancel"))]
 
     def __init__(self, question: str, placeholder: str, parse: Callable[[str], object]) -> None:
         super().__init__()
@@ -96,13 +96,20 @@ class Prompt(ModalScreen[object]):
             self.dismiss(answer)
 
 
+# the go-to question for the nouns the lesson screens use, each one sentence in the catalog
+QUESTIONS = {
+    "iteration": N_("Go to iteration (0–{last}), then Enter; Escape cancels"),
+    "stage": N_("Go to stage (0–{last}), then Enter; Escape cancels"),
+}
+
+
 class GotoScreen(Prompt):
     """Asks for a step number between 0 and `last`; answers it as an int."""
 
     def __init__(self, last: int, what: str = "iteration") -> None:
-        super().__init__(
-            _("Go to {what} (0–{last}), then Enter; Escape cancels").format(what=what, last=last),
-            f"0–{last}", lambda text: parse_target(text, last))
+        question = QUESTIONS.get(what, N_("Go to {what} (0–{last}), then Enter; Escape cancels"))
+        super().__init__(_(question).format(what=what, last=last), f"0–{last}",
+                         lambda text: parse_target(text, last))
         self.last = last
         self.what = what
 

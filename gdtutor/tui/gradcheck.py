@@ -16,7 +16,7 @@ from textual.widgets import Static
 
 from ..analysis import CHECK_COLUMNS, GradientCheck, gradient_check, said
 from ..backend import weight_names
-from ..i18n import _
+from ..i18n import N_, _
 from ..numbers import fmt
 from .stability import FORWARDING, SYNC_WEIGHTS, OverLesson, keys_line, number
 
@@ -34,7 +34,7 @@ class GradCheckScreen(OverLesson):
     """The gradient check at the lesson screen's w_k; it follows the lesson as it steps."""
 
     CLOSE_KEY = "c"
-    BINDINGS = [Binding("escape,c", "close", "close", key_display="esc"), *FORWARDING]
+    BINDINGS = [Binding("escape,c", "close", N_("close"), key_display="esc"), *FORWARDING]
     check: GradientCheck | None = None
 
     def compose(self) -> ComposeResult:

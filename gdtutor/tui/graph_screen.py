@@ -9,9 +9,11 @@ from textual.widgets import Footer, Markdown, Static
 
 from ..backward_steps import Step, backward_steps, node_names, step_lines
 from ..i18n import _
+from .glyphs import shown
 from .graph_view import GraphView
+from .lazy import readable
 from .lesson_screen import LessonScreen
-from .literal import literal, printable
+from .literal import literal
 from .notice import Notice
 from .pane import Pane
 from .status import Status, StatusLine
@@ -41,8 +43,7 @@ class GraphScreen(LessonScreen):
                 with Pane(id="graph"):
                     yield GraphView(id="graph-view")
             with Pane(id="lesson"):
-                yield Markdown(printable(self.lesson_markdown(), multiline=True),
-                               id="lesson-text")
+                yield Markdown(readable(shown(self, self.lesson_markdown())), id="lesson-text")
         yield Footer(compact=True)
         yield TooSmall()
 

@@ -9,14 +9,14 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ..i18n import _
+from ..i18n import N_, _
 from .glyphs import shown
 
 
 class HelpScreen(ModalScreen[None]):
     """A table of keys; escape, ? or q closes it."""
 
-    BINDINGS = [Binding("escape,question_mark,q", "close", "close", key_display="esc")]
+    BINDINGS = [Binding("escape,question_mark,q", "close", N_("close"), key_display="esc")]
 
     def __init__(self, keys: list[tuple[str, str]], title: str) -> None:
         """`keys`: (the keys, what they do), one row each."""
@@ -28,7 +28,7 @@ class HelpScreen(ModalScreen[None]):
         table = Table(title=Text(shown(self.app, self.title_text)), show_header=True,
                       expand=True, box=None, title_style="bold")
         table.add_column(_("key"), style="bold", no_wrap=True)
-        table.add_column(_("does"))
+        table.add_column(_("does"), overflow="fold")    # Chinese has no spaces to wrap at
         for keys, does in self.key_rows:
             table.add_row(Text(shown(self.app, keys)), Text(shown(self.app, does)))
         table.add_row("", "")

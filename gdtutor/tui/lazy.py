@@ -51,8 +51,15 @@ def history_table(numbers) -> Widget:
     return History(numbers, id="history")
 
 
+def readable(markdown: str) -> str:
+    """Lesson text as the Markdown view is given it: no escape sequence reaches the terminal,
+    and a line break inside a Chinese paragraph joins without the space Markdown would put."""
+    from ..cjk import join_soft_breaks
+    from .literal import printable
+    return join_soft_breaks(printable(markdown, multiline=True))
+
+
 def lesson_text(markdown: str, pane_id: str = "lesson") -> Widget:
     """The lesson's text as a scrolling Markdown view (markdown_it is imported only now)."""
     from textual.widgets import Markdown
-    from .literal import printable     # no escape sequence in a lesson reaches the terminal
-    return Pane(Markdown(printable(markdown, multiline=True), id="lesson-text"), id=pane_id)
+    return Pane(Markdown(readable(markdown), id="lesson-text"), id=pane_id)

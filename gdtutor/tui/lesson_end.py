@@ -10,14 +10,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ..errors import GdtutorError
-from ..i18n import _
+from ..i18n import N_, _
 
 
 class ResumeScreen(ModalScreen[int | None]):
     """One line at the bottom: `resume at step k? y/n`; enter is yes."""
 
-    BINDINGS = [Binding("y,enter", "answer(True)", "yes", show=False),
-                Binding("n,escape", "answer(False)", "no", show=False)]
+    BINDINGS = [Binding("y,enter", "answer(True)", N_("yes"), show=False),
+                Binding("n,escape", "answer(False)", N_("no"), show=False)]
 
     def __init__(self, step: int) -> None:
         super().__init__()
@@ -35,8 +35,8 @@ class ResumeScreen(ModalScreen[int | None]):
 class EndScreen(ModalScreen[bool]):
     """The lesson's summary; enter opens the next lesson, esc goes back to this one."""
 
-    BINDINGS = [Binding("enter", "close(True)", "next lesson", show=False),
-                Binding("escape", "close(False)", "back", show=False)]
+    BINDINGS = [Binding("enter", "close(True)", N_("next lesson"), show=False),
+                Binding("escape", "close(False)", N_("back"), show=False)]
 
     def __init__(self, title: str, lines: list[str], next_title: str | None) -> None:
         super().__init__()

@@ -17,17 +17,18 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..carry import rebuild
 from ..errors import GdtutorError
-from ..i18n import _
+from ..i18n import N_, _
 from ..stepper import Stepper
 from .glyphs import to_ascii
 from .literal import say
 from .notice import Notice
 from .paced import FRAME, PacedStepper
 from .source import SourceWatch, not_regular, signature
+from .spoken import said_bindings
 from .text import Numbers
 
 SPEEDS = (0.5, 1, 2, 4, 8, 16, 32)   # steps a second when playing
-PLAY = Binding.Group("play", compact=True)
+PLAY = Binding.Group(N_("play"), compact=True)
 # actions that read or move the stepper: disabled while a worker owns it
 USES_STEPPER = {"step", "back", "reset", "goto", "play", "backend", "lr_up", "lr_down", "log",
                 "view", "reload", "lr_type", "precision", "stability", "sweep", "gradcheck"}
@@ -61,40 +62,43 @@ class LessonScreen(Screen):
 
     # subclasses list STEPPING, then their own keys, then LEAVING (the footer keeps that order)
     STEPPING = [
-        Binding("n,space,right", "step", "step", key_display="n",
-                tooltip="one step forward (n, space or →)"),
-        Binding("b,left", "back", "back", key_display="b",
-                tooltip="one step back (b or ←)"),
-        Binding("r", "reset", "reset", tooltip="back to the start, with the lesson's own α and backend"),
-        Binding("g", "goto", "goto", tooltip="go to a step you type; a long jump runs in the "
-                "background with a progress bar (esc cancels it)"),
-        Binding("a", "play", "play", group=PLAY, tooltip="play or pause"),
-        Binding("left_square_bracket", "speed(-1)", "slower", key_display="[", group=PLAY,
-                tooltip="play slower"),
-        Binding("right_square_bracket", "speed(1)", "faster", key_display="]", group=PLAY,
-                tooltip="play faster"),
+        Binding("n,space,right", "step", N_("step"), key_display="n",
+                tooltip=N_("one step forward (n, space or →)")),
+        Binding("b,left", "back", N_("back"), key_display="b",
+                tooltip=N_("one step back (b or ←)")),
+        Binding("r", "reset", N_("reset"),
+                tooltip=N_("back to the start, with the lesson's own α and backend")),
+        Binding("g", "goto", N_("goto"), tooltip=N_("go to a step you type; a long jump runs in "
+                "the background with a progress bar (esc cancels it)")),
+        Binding("a", "play", N_("play"), group=PLAY, tooltip=N_("play or pause")),
+        Binding("left_square_bracket", "speed(-1)", N_("slower"), key_display="[", group=PLAY,
+                tooltip=N_("play slower")),
+        Binding("right_square_bracket", "speed(1)", N_("faster"), key_display="]", group=PLAY,
+                tooltip=N_("play faster")),
     ]
     SCROLLING = [
-        Binding("up", "scroll('up')", "scroll up", show=False, tooltip="scroll the view up"),
-        Binding("down", "scroll('down')", "scroll down", show=False,
-                tooltip="scroll the view down"),
-        Binding("pageup", "scroll('page_up')", "page up", show=False,
-                tooltip="scroll the lesson text up a page"),
-        Binding("pagedown", "scroll('page_down')", "page down", show=False,
-                tooltip="scroll the lesson text down a page"),
+        Binding("up", "scroll('up')", N_("scroll up"), show=False,
+                tooltip=N_("scroll the view up")),
+        Binding("down", "scroll('down')", N_("scroll down"), show=False,
+                tooltip=N_("scroll the view down")),
+        Binding("pageup", "scroll('page_up')", N_("page up"), show=False,
+                tooltip=N_("scroll the lesson text up a page")),
+        Binding("pagedown", "scroll('page_down')", N_("page down"), show=False,
+                tooltip=N_("scroll the lesson text down a page")),
     ]
     LEAVING = [
-        Binding("p", "predict", "predict", show=False, tooltip="predict mode on or off: type "
-                "each step's numbers before it is shown (enter checks, esc reveals)"),
-        Binding("t", "backend", "backend", tooltip="switch backend, numpy ↔ torch; the next "
-                "steps use it, the history keeps the old (an exact lesson is run again on torch "
-                "in float64, and t again returns to exact fractions)"),
-        Binding("full_stop", "precision", "full", key_display=".", show=False,
-                tooltip="full precision on every panel, on or off (every digit of each number)"),
-        Binding("R", "reload", "reload", show=False, tooltip="load the lesson file again, at "
-                "the same step (an edited file also reloads by itself)"),
-        Binding("escape", "lessons", "lessons", show=False, tooltip="back to the lesson picker "
-                "(while a long go-to runs: cancel it)"),
+        Binding("p", "predict", N_("predict"), show=False, tooltip=N_("predict mode on or off: "
+                "type each step's numbers before it is shown (enter checks, esc reveals)")),
+        Binding("t", "backend", N_("backend"), tooltip=N_("switch backend, numpy ↔ torch; the "
+                "next steps use it, the history keeps the old (an exact lesson is run again on "
+                "torch in float64, and t again returns to exact fractions)")),
+        Binding("full_stop", "precision", N_("full"), key_display=".", show=False,
+                tooltip=N_("full precision on every panel, on or off (every digit of each "
+                           "number)")),
+        Binding("R", "reload", N_("reload"), show=False, tooltip=N_("load the lesson file again, "
+                "at the same step (an edited file also reloads by itself)")),
+        Binding("escape", "lessons", N_("lessons"), show=False, tooltip=N_("back to the lesson "
+                "picker (while a long go-to runs: cancel it)")),
     ]
 
     goto_noun = "iteration"   # what the go-to prompt asks for
@@ -227,7 +231,7 @@ class LessonScreen(Screen):
         # said on the first frame; torch is imported once that frame is out and written:
         # the import holds the interpreter for a second or more, and started at once it
         # would keep the thread that writes the frame to the terminal waiting
-        self.busy = "loading torch…"
+        self.busy = _("loading torch…")
         self.call_after_refresh(self.set_timer, TORCH_AFTER,
                                 lambda: self.in_background(load, self.busy, loaded))
         return True
@@ -251,8 +255,9 @@ class LessonScreen(Screen):
 
     @property
     def active_bindings(self):
-        """Textual's active bindings; under --ascii with ASCII descriptions (the footer's α)."""
-        found = super().active_bindings
+        """Textual's active bindings, said in the student's language; under --ascii with ASCII
+        descriptions (the footer's α)."""
+        found = said_bindings(super().active_bindings)
         if not self.ascii_plot:
             return found
         from .glyphs import ascii_binding
@@ -352,7 +357,7 @@ class LessonScreen(Screen):
 
     def speed_text(self) -> str:
         speed = SPEEDS[self.speed]
-        return f"{speed:g} steps/s"
+        return _("{speed} steps/s").format(speed=f"{speed:g}")
 
     # -- background work ---------------------------------------------------------------------
 
@@ -488,9 +493,9 @@ class LessonScreen(Screen):
         def done(name: str) -> None:
             self.backend_switched()
             self.sync()
-            self.notify(f"backend: {name}; the next steps use it")
+            self.notify(_("backend: {name}; the next steps use it").format(name=name))
 
-        self.in_background(switch, f"switching to {target}…", done)
+        self.in_background(switch, _("switching to {target}…").format(target=target), done)
 
     @guarded
     def _change_arithmetic(self) -> None:
@@ -511,23 +516,27 @@ class LessonScreen(Screen):
 
         def done(stepper: Stepper) -> None:
             if descent and stepper.k < k:
-                self.notify(f"stopped at step {stepper.k}", severity="warning", timeout=6)
+                self.notify(_("stopped at step {k}").format(k=stepper.k), severity="warning",
+                            timeout=6)
             after = value_text(stepper, Numbers.of(stepper))
             if origin is not None:
-                self.swap(stepper, origin=origin, kept=kept, note="torch has no exact "
-                          f"fractions: float64 from here; {before} = {after}")
+                self.swap(stepper, origin=origin, kept=kept, note=_(
+                    "torch has no exact fractions: float64 from here; {before} = {after}").format(
+                        before=before, after=after))
             else:
-                self.swap(stepper, kept=kept, told=f"numpy · exact again: {before} = {after}")
+                self.swap(stepper, kept=kept, told=_(
+                    "numpy · exact again: {before} = {after}").format(before=before, after=after))
 
         target = "torch (float64)" if origin is not None else "numpy (exact)"
-        self.in_background(again, f"switching to {target}…", done, total=k or None)
+        self.in_background(again, _("switching to {target}…").format(target=target), done,
+                           total=k or None)
 
     # -- a lesson file edited under the running lesson ----------------------------------------
 
     def action_reload(self) -> None:
         if self.watch is None:
-            self.notify("a built-in lesson is not reloaded; open a lesson file by its path "
-                        "(gdtutor FILE.yaml) to edit it while it runs", timeout=6)
+            self.notify(_("a built-in lesson is not reloaded; open a lesson file by its path "
+                          "(gdtutor FILE.yaml) to edit it while it runs"), timeout=6)
             return
         self.reload()
 
@@ -568,9 +577,9 @@ class LessonScreen(Screen):
                 return
             where = f": k = {got.k}" if got.lesson.kind == "descent" else ""
             self.swap(got, watch=SourceWatch(watch.path, seen), kept=kept,
-                      told=f"reloaded {watch.path.name}{where}")
+                      told=_("reloaded {name}{where}").format(name=watch.path.name, where=where))
 
-        self.in_background(load_again, f"reloading {watch.path.name}…", done)
+        self.in_background(load_again, _("reloading {name}…").format(name=watch.path.name), done)
 
     # -- a rebuilt lesson takes this screen's place -------------------------------------------
 

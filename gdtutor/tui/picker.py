@@ -12,13 +12,14 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 
 from ..errors import GdtutorError
-from ..i18n import _
+from ..i18n import N_, _
 from .literal import literal, say
+from .spoken import said_bindings
 from .too_small import TooSmall
 
 Lessons = Union[Iterable, Callable[[], Iterable]]
-OPEN = "open the highlighted lesson (↑ and ↓ choose)"
-BUILT_IN = "built-in lessons"     # the last row of a course's picker
+OPEN = N_("open the highlighted lesson (↑ and ↓ choose)")
+BUILT_IN = N_("built-in lessons")     # the last row of a course's picker
 
 
 class LessonList(OptionList):
@@ -29,7 +30,7 @@ class LessonList(OptionList):
     it came, and over a slow link keys typed quickly arrive together (↓ ↓ enter must open the
     third lesson, not the first)."""
 
-    BINDINGS = [Binding("enter", "select", "open", tooltip=OPEN)]
+    BINDINGS = [Binding("enter", "select", N_("open"), tooltip=OPEN)]
 
     def action_page_up(self) -> None:
         if self.scrollable_content_region:
@@ -47,11 +48,12 @@ class PickerScreen(Screen):
     composed: under a lesson opened from the command line, that is when esc first asks for it.
     """
 
-    BINDINGS = [Binding("enter", "open", "open", tooltip=OPEN),
-                Binding("escape", "back", "back", show=False,
-                        tooltip="back to the course's picker (from the built-in lessons)"),
-                *(Binding(str(d), f"digit({d})", "open N", show=False,
-                          tooltip="open lesson N (its number in the list)") for d in range(10))]
+    BINDINGS = [Binding("enter", "open", N_("open"), tooltip=OPEN),
+                Binding("escape", "back", N_("back"), show=False,
+                        tooltip=N_("back to the course's picker (from the built-in lessons)")),
+                *(Binding(str(d), f"digit({d})", N_("open N"), show=False,
+                          tooltip=N_("open lesson N (its number in the list)"))
+                  for d in range(10))]
     DIGITS_WAIT = 0.8   # seconds a typed number waits for another digit (lesson 12 after 1)
 
     def __init__(self, lessons: Lessons, lang: str = "en") -> None:
@@ -80,7 +82,7 @@ class PickerScreen(Screen):
         from rich.table import Table
         from textual.widgets.option_list import Option
 
-        title = Static("gdtutor: backpropagation and gradient descent, one step at a time",
+        title = Static(_("gdtutor: backpropagation and gradient descent, one step at a time"),
                        id="picker-title")
         try:
             lessons = self.lessons
@@ -96,7 +98,7 @@ class PickerScreen(Screen):
         progress = keeper.summaries() if keeper is not None else {}
         for number, lesson in enumerate(lessons, 1):
             if lesson is BUILT_IN:
-                options.append(Option(Text(f"   {BUILT_IN}", style="bold")))
+                options.append(Option(Text(f"   {_(BUILT_IN)}", style="bold")))
                 continue
             if getattr(lesson, "error", None) is not None:     # a course's bad entry
                 options.append(Option(literal(f"{number}. {lesson.name}: {lesson.error}",
@@ -104,7 +106,7 @@ class PickerScreen(Screen):
                 continue
             prompt = Table.grid(padding=(0, 1))
             prompt.add_column(width=2, justify="right")
-            prompt.add_column(ratio=1)
+            prompt.add_column(ratio=1, overflow="fold")   # Chinese has no spaces to wrap at
             name = literal(lesson.title.get(self.lang), style="bold")
             name.append(f"  {lesson.id}", style="dim")
             prompt.add_row(f"{number}.", name)
@@ -116,6 +118,11 @@ class PickerScreen(Screen):
                 prompt.add_row("", Text(progress_line(progress[lesson.id], lesson), style="dim"))
             options.append(Option(prompt))     # ids may repeat in a folder
         return [title, LessonList(*options, id="lessons"), Footer(compact=True), TooSmall()]
+
+    @property
+    def active_bindings(self):
+        """Textual's active bindings, said in the student's language (the footer, the help)."""
+        return said_bindings(super().active_bindings)
 
     def _option_list(self):
         found = self.query(OptionList)

@@ -217,7 +217,7 @@ class Session:
         """What a field is called in the question: `grad`, `α·grad`, `w3`, `value`, `grads`."""
         k = self.position
         if self.graph:
-            return field
+            return {"value": _("value"), "grads": _("grads")}.get(field, field)
         weight = getattr(self.screen, "weight", "w")
         return {"grad": "grad", "step": "α·grad", "weights": f"{weight}{k + 1}"}[field]
 
@@ -394,8 +394,10 @@ class Session:
             return
         found = self.screen.query("#lesson-text")
         if found:
+            from .glyphs import shown
+            from .lazy import readable
             self.shown_text = new
-            found.first().update(new)
+            found.first().update(readable(shown(self.screen, new)))
 
     def show(self) -> None:
         """Bring the bar up to date: the question, the last verdict, the hint. A new question

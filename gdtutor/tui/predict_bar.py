@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, Static
 
-from ..i18n import _
+from ..i18n import N_, _
 from .predict import PASSED, View
 
 MOODS = {"right": "bold green", "wrong": "bold red", "refused": "bold yellow", "": ""}
@@ -19,10 +19,11 @@ class AnswerInput(Input):
     """The answer field: enter checks, esc reveals. While it is empty, a key of the lesson
     screen that no number starts with (n b r g p t l q ? space) goes to the screen."""
 
-    BINDINGS = [Binding("escape", "reveal", "reveal", tooltip="reveal the step (it counts as "
-                        "revealed)"),
-                Binding("tab", "leave", "leave", show=False, tooltip="leave the answer field, "
-                        "so that digits choose the view (n comes back to it)")]
+    BINDINGS = [Binding("escape", "reveal", N_("reveal"),
+                        tooltip=N_("reveal the step (it counts as revealed)")),
+                Binding("tab", "leave", N_("leave"), show=False,
+                        tooltip=N_("leave the answer field, so that digits choose the view (n "
+                                   "comes back to it)"))]
 
     def __init__(self, session, **kwargs) -> None:
         super().__init__(compact=True, **kwargs)

@@ -20,8 +20,9 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from ..analysis import FORECASTS, Stability, said, stability
-from ..i18n import _
+from ..i18n import N_, _
 from ..numbers import fmt
+from .spoken import said
 
 BAR = 30            # columns of a bar; the line 1 is at the middle (the bar holds 0 … 2)
 MAX_SHOWN = 12      # directions listed: the slowest and the stiffest, when there are more
@@ -32,9 +33,9 @@ FORWARDING = [
     Binding("plus", "forward('plus')", "α×2", key_display="+"),
     Binding("minus", "forward('minus')", "α÷2", key_display="-"),
     Binding("equals_sign", "forward('equals_sign')", "α", key_display="=", show=False),
-    *(Binding(key, f"forward('{key}')", "step", key_display="n", show=key == "n")
+    *(Binding(key, f"forward('{key}')", N_("step"), key_display="n", show=key == "n")
       for key in ("n", "space", "right")),
-    *(Binding(key, f"forward('{key}')", "back", key_display="b", show=key == "b")
+    *(Binding(key, f"forward('{key}')", N_("back"), key_display="b", show=key == "b")
       for key in ("b", "left")),
 ]
 
@@ -89,7 +90,7 @@ def keys_line(bindings) -> Static:
     for binding in bindings:
         if isinstance(binding, Binding) and binding.show:
             text.append(binding.key_display or binding.key, style="bold")
-            text.append(f" {binding.description}  ")
+            text.append(f" {said(binding.description)}  ")
     return Static(text, classes="alpha-keys")
 
 
@@ -117,7 +118,7 @@ class StabilityScreen(OverLesson):
     """The stability panel for the lesson screen under it, at its current w_k and α."""
 
     CLOSE_KEY = "e"
-    BINDINGS = [Binding("escape,e", "close", "close", key_display="esc"),
+    BINDINGS = [Binding("escape,e", "close", N_("close"), key_display="esc"),
                 *FORWARDING]
 
     def __init__(self, lesson_screen) -> None:

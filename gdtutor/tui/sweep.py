@@ -17,7 +17,7 @@ from textual.containers import Grid, Vertical
 from textual.widgets import Static
 
 from ..analysis import SweepRun, stability, sweep, sweep_alphas
-from ..i18n import _
+from ..i18n import N_, _
 from .plot_base import Plot, thin, ticks
 from .stability import OverLesson, keys_line, number
 
@@ -77,10 +77,10 @@ class SweepScreen(OverLesson):
     """Six runs of the lesson; ↑ ↓ (← →, or digits) choose one, enter applies its α."""
 
     CLOSE_KEY = "s"
-    BINDINGS = [Binding("escape,s", "close", "close", key_display="esc"),
-                Binding("enter", "pick", "use this α"),
-                Binding("up,left", "move(-1)", "previous", key_display="↑"),
-                Binding("down,right", "move(1)", "next", key_display="↓"),
+    BINDINGS = [Binding("escape,s", "close", N_("close"), key_display="esc"),
+                Binding("enter", "pick", N_("use this α")),
+                Binding("up,left", "move(-1)", N_("previous"), key_display="↑"),
+                Binding("down,right", "move(1)", N_("next"), key_display="↓"),
                 *(Binding(str(i), f"select({i - 1})", str(i), show=False) for i in range(1, 10))]
 
     def __init__(self, lesson_screen, steps: int | None = None) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-VIEWS = (("graph", "1", "graph"), ("history", "2", "history"), ("lesson", "3", "lesson text"),
-         ("picture", "4", "picture"))
+from ..i18n import N_, _
+
+VIEWS = (("graph", "1", N_("graph")), ("history", "2", N_("history")),
+         ("lesson", "3", N_("lesson text")), ("picture", "4", N_("picture")))
 
 
 class ViewBar(Static):
@@ -15,7 +17,7 @@ class ViewBar(Static):
         text = Text(no_wrap=True, overflow="ellipsis")
         for view, key, label in VIEWS:
             style = "reverse bold" if view == current else "dim"
-            text.append(f" {key} {label} ", style=style)
+            text.append(f" {key} {_(label)} ", style=style)
             text.append(" ")
         if caption:
             text.append(caption, style="italic")
