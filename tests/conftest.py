@@ -6,7 +6,17 @@ database and sets no deadline (a shared machine's pauses are not failures). A te
 `@settings` changes only what it names, so it stays derandomized."""
 from __future__ import annotations
 
+import pytest
 from hypothesis import settings
+
+from gdtutor import i18n
 
 settings.register_profile("gdtutor", derandomize=True, database=None, deadline=None)
 settings.load_profile("gdtutor")
+
+
+@pytest.fixture(autouse=True)
+def _english_between_tests():
+    """A test that opens the tutor or a command in Chinese leaves the next test in English."""
+    yield
+    i18n.set_lang("en")
