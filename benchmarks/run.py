@@ -40,7 +40,10 @@ from terminal import Terminal  # noqa: E402
 RESULTS = HERE / "results.json"
 README = HERE / "README.md"
 LESSON = "grad-descent"               # the document's gradDescent: float32, lr 0.01, half_mse
-TITLE = "gradDescent"                 # on the lesson screen's status line and the baseline's
+TITLE = "gradDescent"                 # on the baseline's first frame
+# on the lesson screen's first frame whatever else the status line holds (at 80 columns
+# `loading torch…` shortens the title to `The gradDesce…`)
+LESSON_SHOWN = "k = 0 of"
 TORCH_READY = "L(w0) ="               # step 0 on screen: torch has computed the loss
 FRAME_QUIET = 0.15                    # no output for this long: the frame is painted
 STEP_QUIET = 0.1                      # no output for this long: the update is complete
@@ -307,7 +310,7 @@ def first_frame_figures(size: Size) -> list[Figure]:
     torch_ready: list[float] = []
 
     def torch_first() -> float:
-        seconds, term = first_paint(torch_lesson, TITLE, keep=True)
+        seconds, term = first_paint(torch_lesson, LESSON_SHOWN, keep=True)
         try:
             if size.extras:   # not the figure: when torch's numbers have replaced the wait
                 term.wait_for(TORCH_READY, timeout=120)
@@ -319,7 +322,7 @@ def first_frame_figures(size: Size) -> list[Figure]:
     errors: dict[str, str] = {}
     samples = alternating(size.frame_rounds, {
         "baseline": lambda: first_paint(baseline, TITLE)[0],
-        "lesson": lambda: first_paint(lesson, TITLE)[0],
+        "lesson": lambda: first_paint(lesson, LESSON_SHOWN)[0],
         "torch": torch_first}, errors)
     if "baseline" in errors:
         raise RuntimeError(f"the baseline app failed: {errors['baseline']}")
