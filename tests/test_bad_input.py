@@ -406,6 +406,7 @@ def test_any_bytes_give_a_lesson_or_one_line(tmp_path_factory, text):
     _load_text(tmp_path_factory.getbasetemp(), text)
 
 
+@pytest.mark.slow          # 300 generated lessons
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document=LESSONS)
 def test_any_mapping_of_lesson_keys_gives_a_lesson_or_one_line(tmp_path_factory, document):

@@ -501,6 +501,7 @@ async def test_long_goto_runs_in_a_worker_and_lands_on_the_documents_answer():
         assert ref.fmt(ref.weights_at(10000)[0]) in shown
 
 
+@pytest.mark.slow          # a long jump on purpose: about 15 s
 async def test_long_goto_keeps_the_ui_responsive_and_escape_cancels():
     app = make_app("grad-descent", overrides={"steps": 3_000_000})
     async with app.run_test(size=SIZE, notifications=True) as pilot:
@@ -693,6 +694,7 @@ async def test_q_quits():
     assert app.return_code == 0
 
 
+@pytest.mark.slow          # every key on every lesson: about 4 s a lesson
 @pytest.mark.parametrize("lesson", [lesson.id for lesson in builtin()])
 async def test_every_key_on_every_lesson_never_raises(lesson):
     app = make_app(lesson)
