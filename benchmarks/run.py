@@ -81,6 +81,9 @@ SPECS = {
     "long_jump": ("long jump to 10,000", "s", 0.3),
     "history_memory": ("history memory", "MB", 150.0),
     "fast_tests": ("pytest -m 'not slow'", "s", 120.0),
+    "serve_key_p95": ("serve: key to screen, 20 sessions (p95)", "ms", 150.0),
+    "serve_idle_rss": ("serve: memory per idle session (max)", "MB", 120.0),
+    "serve_tab_closed": ("serve: closed tab to ended process", "s", 5.0),
 }
 
 
@@ -414,6 +417,21 @@ def fast_tests_figure(size: Size) -> Figure:
         "summary": summary})
 
 
+def classroom_figures(size: Size) -> list[Figure]:
+    """`gdtutor serve` for a class (benchmarks/classroom.py, which prints the full table):
+    20 sessions (3 at --quick size) speaking what the page speaks, a burst of 50 tabs."""
+    import asyncio
+    from classroom import classroom
+    students, burst = (3, 6) if size is QUICK else (20, 50)
+    found = asyncio.run(classroom(students, 2 if size is QUICK else 5, burst))
+    details = {"sessions": students, "burst": burst, "key_p50_ms": round(found["key_p50_ms"]),
+               "rss_mb_median": round(found["rss_mb_median"], 1),
+               "burst_shown": found["burst_shown"], "server_running": found["server_running"]}
+    return [figure("serve_key_p95", round(found["key_p95_ms"]), details),
+            figure("serve_idle_rss", round(found["rss_mb_max"], 1), details),
+            figure("serve_tab_closed", round(found["end_after_close_s_max"], 2), details)]
+
+
 # -- the record -------------------------------------------------------------------------------
 
 
@@ -452,8 +470,10 @@ GROUPS: dict[str, tuple[Callable[[Size], Figure | list[Figure]], tuple[str, ...]
     "long_jump": (long_jump_figure, ("long_jump",)),
     "history_memory": (memory_figure, ("history_memory",)),
     "fast_tests": (fast_tests_figure, ("fast_tests",)),
+    "classroom": (classroom_figures, ("serve_key_p95", "serve_idle_rss", "serve_tab_closed")),
 }
-DEFAULT = [name for name in GROUPS if name != "fast_tests"]   # fast_tests only when asked
+# these two only when asked: the whole fast test tier, and a server with 20 sessions
+DEFAULT = [name for name in GROUPS if name not in ("fast_tests", "classroom")]
 
 
 def measure(names: list[str], size: Size) -> list[Figure]:
