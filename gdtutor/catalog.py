@@ -254,12 +254,12 @@ def resolve_target(arg: str) -> Lesson | Course:
 
 
 def course_of(lesson: Lesson) -> Course | None:
-    """The course a lesson opened from a file belongs to: its folder, when that folder has a
-    course.yaml; None otherwise (and for a built-in lesson)."""
+    """The course a lesson opened from a file belongs to: its folder (in the order of its
+    course.yaml, else by file name), so that esc from the lesson lists it with its
+    neighbours; None for a built-in lesson."""
     if lesson.source is None or lesson.order:
         return None
-    folder = Path(lesson.source).parent
-    return load_course(folder) if (folder / COURSE_FILE).is_file() else None
+    return load_course(Path(lesson.source).parent)
 
 
 # -- the built-in lessons: the course folder lessons/ --------------------------------------

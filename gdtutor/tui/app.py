@@ -193,9 +193,9 @@ def terminal_refusal(environ=None, stdin=None, screen=None) -> str | None:
 
 def picker_lessons(lesson=None, course=None):
     """What the picker lists: `course` (a Course, with a last entry for the built-in lessons);
-    else, under a lesson opened from a file in a course folder (one with course.yaml), a
-    function giving that course (read when esc first shows the picker); else the built-in
-    lessons (a function under a lesson, the list itself at start)."""
+    else, under a lesson opened from a file, a function giving that file's folder as a course
+    (read when esc first shows the picker); else the built-in lessons (a function under a
+    lesson, the list itself at start)."""
     from ..catalog import builtin, course_of
     if course is not None:
         return course
