@@ -337,18 +337,14 @@ def with_overrides(lesson: Lesson, *, backend: str | None = None, dtype: str | N
                    lr=None, steps=None) -> Lesson:
     """The lesson with command-line choices applied, checked as a whole again."""
     changes: dict = {}
-    if backend is not None:
-        if backend not in BACKENDS:
+    for key, value, options in (("backend", backend, BACKENDS), ("dtype", dtype, DTYPES)):
+        if value is None:
+            continue
+        if value not in options:
             raise GdtutorError(_("expected one of {options}, got '{value}'{suggestion}").format(
-                options=", ".join(BACKENDS), value=backend,
-                suggestion=suggest(str(backend), BACKENDS)), field="--backend")
-        changes["backend"] = backend
-    if dtype is not None:
-        if dtype not in DTYPES:
-            raise GdtutorError(_("expected one of {options}, got '{value}'{suggestion}").format(
-                options=", ".join(DTYPES), value=dtype,
-                suggestion=suggest(str(dtype), DTYPES)), field="--dtype")
-        changes["dtype"] = dtype
+                options=", ".join(options), value=value,
+                suggestion=suggest(str(value), options)), field=f"--{key}")
+        changes[key] = value
     if lesson.kind == "graph":
         for flag, value in (("--lr", lr), ("--steps", steps)):
             if value is not None:
