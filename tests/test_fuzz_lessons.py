@@ -17,7 +17,6 @@ import io
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from hypothesis import strategies as st
 
 from gdtutor.cli import main
 from gdtutor.schema import ALL_KEYS, DESCENT_CHECKPOINT_KEYS, GRAPH_CHECKPOINT_KEYS
+from limits import time_limit
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = {p.name: p.read_text(encoding="utf-8") for p in sorted((REPO / "lessons").glob("*.yaml"))}
@@ -272,29 +272,12 @@ def with_found(test):
 
 # -- running a case ---------------------------------------------------------------------------
 
-class Hang(BaseException):
-    """A case ran past HARD_LIMIT; a BaseException, so that `main` cannot swallow it."""
-
-
-@contextlib.contextmanager
-def hard_limit(seconds: float):
-    def expire(signum, frame):
-        raise Hang(f"still running after {seconds:g} s")
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def check_in_process(path: Path) -> tuple[int, str, str, float]:
     """`gdtutor check path` in this process; a warning counts as stderr, as a user would see it."""
     out, err = io.StringIO(), io.StringIO()
     start = time.perf_counter()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
-            warnings.catch_warnings(record=True) as caught, hard_limit(HARD_LIMIT):
+            warnings.catch_warnings(record=True) as caught, time_limit(HARD_LIMIT):
         warnings.simplefilter("always")
         status = main(["check", str(path)])
     for w in caught:

@@ -14,7 +14,6 @@ import io
 import json
 import os
 import re
-import signal
 import time
 import warnings
 from fractions import Fraction
@@ -31,6 +30,7 @@ from gdtutor.errors import GdtutorError
 from gdtutor.numpy_backend import MAX_EXACT_BITS
 from gdtutor.safe_text import json_safe, printable
 from gdtutor.stepper import WORK_BUDGET, Stepper
+from limits import time_limit
 
 CASE_LIMIT = 10.0          # seconds a case may take
 RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")   # what may never be written raw
@@ -42,23 +42,6 @@ try:
     HAS_TORCH = True
 except ImportError:
     HAS_TORCH = False
-
-
-class Hang(Exception):
-    """A case ran past its time limit."""
-
-
-@contextlib.contextmanager
-def time_limit(seconds: float):
-    def alarm(signum, frame):
-        raise Hang(f"still running after {seconds} s")
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def run(*argv: str, limit: float = CASE_LIMIT) -> tuple[int, str, str]:
